@@ -96,7 +96,7 @@ var catalogue = []row{
 	def(CodeAccountSuspended, 403, "Account has been suspended", zm("access_denied", 0)),
 	def(CodeModelNotAllowed, 403, "This API key is not allowed to use the requested model", param("model"), zm("access_denied", 0)),
 	def(CodeIPNotAllowed, 403, "Requests from this IP address are not allowed for this API key", zm("access_denied", 0)),
-	def(CodeSafetyCheckFailed, 403, "Upstream safety policy triggered"),
+	def(CodeSafetyCheckFailed, 403, "Upstream safety policy triggered", zm("safety_check_failed", 0)),
 
 	// 402
 	def(CodeAccountOverdue, 402, "Account overdue. To prevent abuse, a non-negative balance is required for all models (including free tiers).",
@@ -117,8 +117,8 @@ var catalogue = []row{
 	def(CodeEndpointNotFound, 404, "Endpoint not found"),
 	def(CodeModelNotFound, 404, "Model not found", param("model"), zm("invalid_model", 0)),
 	def(CodeInvalidModel, 404, "Model does not exist", param("model")),
-	def(CodeModelNotAvailable, 404, "The requested model is not included in your subscription plan.", param("model")),
-	def(CodeModelNotSupported, 404, "Model does not support this API", param("model")),
+	def(CodeModelNotAvailable, 404, "The requested model is not included in your subscription plan.", param("model"), zm("model_not_available", 0)),
+	def(CodeModelNotSupported, 404, "Model does not support this API", param("model"), zm("model_not_supported", 0)),
 	def(CodeSessionNotFound, 404, "Session doesn't exist or expired"),
 
 	// 429
@@ -133,8 +133,8 @@ var catalogue = []row{
 	def(CodeServerError, 500, "Internal server error"),
 	def(CodeModelUnavailable, 500, "Model is temporarily unavailable"),
 	def(CodeProcessingError, 500, "Error processing request"),
-	def(CodeProviderAPIError, 500, "Upstream provider API returned an error"),
-	def(CodeProviderError, 500, "Upstream provider service error"),
+	def(CodeProviderAPIError, 500, "Upstream provider API returned an error", zm("provider_api_error", 0)),
+	def(CodeProviderError, 500, "Upstream provider service error", zm("provider_error", 0)),
 	def(CodeModelPriceError, 500, "Model pricing error"),
 	def(CodeCountTokenFailed, 500, "Token counting failed"),
 	def(CodeJSONMarshalFailed, 500, "Serialization failed"),

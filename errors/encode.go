@@ -300,8 +300,6 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
-// dialectKey-free: the request's dialect lives in tollgate.State.
-
 // DialectFrom returns the dialect chosen for the request by WithDialect, or
 // OpenAI.
 func DialectFrom(r *http.Request) Dialect {
@@ -403,4 +401,18 @@ func writeStreamEvent(w http.ResponseWriter, d Dialect, e *Error, c Context) {
 	event, data := EncodeStream(d, e, c)
 	_, _ = w.Write(frame(event, data))
 	_ = http.NewResponseController(w).Flush()
+}
+
+// TaskError renders e as the error member of an asynchronous task object,
+// the agents API's {"code":"AGENT_ERROR","message":…,"details":{…}}, for
+// handlers that report a failed task in a 200 response.
+func TaskError(e *Error) ([]byte, error) {
+	if e == nil {
+		e = New(CodeInternalError)
+	}
+	return json.Marshal(struct {
+		Code    string         `json:"code"`
+		Message string         `json:"message"`
+		Details map[string]any `json:"details,omitempty"`
+	}{resolve(Flat, e).code, e.Message, e.Details})
 }
