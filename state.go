@@ -66,6 +66,11 @@ type State struct {
 	Plan string
 	// Model is the model the request asked for, when a layer read it.
 	Model string
+	// Principal is the authenticated caller as the layer that authenticated
+	// it represents it (the auth package stores an *auth.Principal here, so
+	// authentication costs no context allocation); other layers read
+	// KeyID, Account and Plan instead.
+	Principal any
 
 	writer responseWriter
 
