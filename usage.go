@@ -5,32 +5,42 @@ import (
 	"encoding/json"
 	"mime"
 	"net/http"
+	"strings"
 	"sync"
 )
 
-// maxUsageCapture bounds the bytes the scanner keeps: one SSE line, or the
-// value of one top-level "usage" member. Anything longer is skipped, never
-// buffered.
+// maxUsageCapture bounds the bytes the scanner keeps: the data of one SSE
+// event, or the value of one "usage" member. Anything longer is skipped,
+// never buffered.
 const maxUsageCapture = 64 << 10
 
 // usageScanner reads token usage out of a response body as it streams past,
-// without buffering the body. For text/event-stream it looks at each data
-// line; for anything else it tracks the JSON nesting byte by byte and keeps
-// only the value of a top-level "usage" (or Gemini "usageMetadata") member.
+// without buffering the body. For text/event-stream it joins each event's
+// data lines and looks at the result; for anything else it tracks the JSON
+// nesting byte by byte and keeps only the value of a "usage" (or Gemini
+// "usageMetadata") member of the top-level object, or of the objects of a
+// top-level array (Gemini's streamGenerateContent without alt=sse).
+// Compressed bodies (any Content-Encoding but identity) are not read.
 type usageScanner struct {
 	mu    sync.Mutex
-	mode  uint8 // 0 undecided, 1 SSE, 2 JSON
+	mode  uint8
 	found bool
 	usage Usage
 
-	line     []byte // SSE: the current line
-	overlong bool   // SSE: the current line passed maxUsageCapture
+	// SSE state: the current line and the current event's data.
+	line      []byte
+	data      []byte
+	hasData   bool
+	lineLong  bool
+	eventLong bool
+	afterCR   bool
 
 	// JSON state.
 	depth     int
+	keyDepth  int // the depth of the objects whose members are read
 	inString  bool
 	escaped   bool
-	key       []byte // the last string at depth 1, up to 14 bytes
+	key       []byte // the last string at keyDepth, up to 14 bytes
 	capturing bool
 	capDepth  int
 	capture   []byte
@@ -41,21 +51,20 @@ func newUsageScanner() *usageScanner { return &usageScanner{} }
 const (
 	modeSSE  = 1
 	modeJSON = 2
+	modeSkip = 3
 )
 
 func (s *usageScanner) write(h http.Header, p []byte, st *State) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.mode == 0 {
-		s.mode = modeJSON
-		if mt, _, err := mime.ParseMediaType(h.Get("Content-Type")); err == nil && mt == "text/event-stream" {
-			s.mode = modeSSE
-		}
+		s.mode = scanMode(h)
 	}
 	before := s.usage
-	if s.mode == modeSSE {
+	switch s.mode {
+	case modeSSE:
 		s.scanSSE(p)
-	} else {
+	case modeJSON:
 		s.scanJSON(p)
 	}
 	if s.found && s.usage != before {
@@ -63,53 +72,96 @@ func (s *usageScanner) write(h http.Header, p []byte, st *State) {
 	}
 }
 
-// finish handles an SSE line left without its newline at the end of the
-// body, and returns the usage found, if any.
+func scanMode(h http.Header) uint8 {
+	if enc := h.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
+		return modeSkip
+	}
+	if mt, _, err := mime.ParseMediaType(h.Get("Content-Type")); err == nil && mt == "text/event-stream" {
+		return modeSSE
+	}
+	return modeJSON
+}
+
+// finish handles what the end of the body leaves pending: an SSE line
+// without its newline, an event without its blank line. The spec discards
+// such an event; the usage it carries is still what the request consumed.
 func (s *usageScanner) finish() (Usage, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.mode == modeSSE && len(s.line) > 0 && !s.overlong {
-		s.sseLine(s.line)
-		s.line = s.line[:0]
+	if s.mode == modeSSE {
+		if len(s.line) > 0 || s.lineLong {
+			s.sseLine()
+		}
+		s.dispatch()
 	}
 	return s.usage, s.found
 }
 
 func (s *usageScanner) scanSSE(p []byte) {
 	for len(p) > 0 {
+		// The LF of a CRLF pair whose CR ended the previous line.
+		if s.afterCR && p[0] == '\n' {
+			p = p[1:]
+		}
+		s.afterCR = false
 		i := bytes.IndexAny(p, "\r\n")
 		if i < 0 {
 			s.appendLine(p)
 			return
 		}
 		s.appendLine(p[:i])
-		if !s.overlong {
-			s.sseLine(s.line)
-		}
-		s.line, s.overlong = s.line[:0], false
+		s.sseLine()
+		s.afterCR = p[i] == '\r'
 		p = p[i+1:]
 	}
 }
 
 func (s *usageScanner) appendLine(p []byte) {
-	if s.overlong {
+	if s.lineLong {
 		return
 	}
 	if len(s.line)+len(p) > maxUsageCapture {
-		s.overlong = true
-		s.line = s.line[:0]
+		s.lineLong, s.line = true, s.line[:0]
 		return
 	}
 	s.line = append(s.line, p...)
 }
 
 var (
-	dataPrefix = []byte("data:")
-	usageWord  = []byte(`"usage`)
+	dataField = []byte("data:")
+	usageWord = []byte(`"usage`)
 )
 
-func (s *usageScanner) sseLine(line []byte) {
-	if !bytes.HasPrefix(line, dataPrefix) || !bytes.Contains(line, usageWord) {
+// sseLine handles one complete line: a data line adds to the event, an
+// empty line ends it.
+func (s *usageScanner) sseLine() {
+	line, long := s.line, s.lineLong
+	s.line, s.lineLong = s.line[:0], false
+	switch {
+	case long:
+		s.eventLong = true
+	case len(line) == 0:
+		s.dispatch()
+	case bytes.HasPrefix(line, dataField):
+		v := line[len(dataField):]
+		if len(v) > 0 && v[0] == ' ' {
+			v = v[1:]
+		}
+		if s.hasData {
+			s.data = append(s.data, '\n')
+		}
+		if len(s.data)+len(v) > maxUsageCapture {
+			s.eventLong = true
+			return
+		}
+		s.data, s.hasData = append(s.data, v...), true
+	}
+}
+
+func (s *usageScanner) dispatch() {
+	data, skip := s.data, s.eventLong || !s.hasData
+	s.data, s.hasData, s.eventLong = s.data[:0], false, false
+	if skip || !bytes.Contains(data, usageWord) {
 		return
 	}
 	var ev struct {
@@ -118,7 +170,7 @@ func (s *usageScanner) sseLine(line []byte) {
 		Message       *usageHolder `json:"message"`
 		Response      *usageHolder `json:"response"`
 	}
-	if json.Unmarshal(line[len(dataPrefix):], &ev) != nil {
+	if json.Unmarshal(data, &ev) != nil {
 		return
 	}
 	for _, u := range []*wireUsage{ev.Usage, ev.UsageMetadata, messageUsage(ev.Message), messageUsage(ev.Response)} {
@@ -143,7 +195,8 @@ func messageUsage(m *usageHolder) *wireUsage {
 
 // merge folds one usage report into the total. Streams report cumulative
 // counts (Anthropic's message_start carries the input, message_delta the
-// output so far), so a non-zero field replaces the one before.
+// output so far; Gemini repeats the totals in every chunk), so a non-zero
+// field replaces the one before.
 func (s *usageScanner) merge(u Usage) {
 	if u.IsZero() {
 		return
@@ -166,31 +219,26 @@ func (s *usageScanner) scanJSON(p []byte) {
 			s.captureByte(c)
 		}
 		if s.inString {
-			switch {
-			case s.escaped:
-				s.escaped = false
-			case c == '\\':
-				s.escaped = true
-			case c == '"':
-				s.inString = false
-			default:
-				if s.depth == 1 && !s.capturing && len(s.key) <= len("usageMetadata") {
-					s.key = append(s.key, c)
-				}
-			}
+			s.stringByte(c)
 			continue
 		}
 		switch c {
 		case '"':
 			s.inString = true
-			if s.depth == 1 && !s.capturing {
+			if s.depth == s.keyDepth && !s.capturing {
 				s.key = s.key[:0]
 			}
 		case ':':
-			if s.depth == 1 && !s.capturing && (string(s.key) == "usage" || string(s.key) == "usageMetadata") {
+			if s.depth == s.keyDepth && !s.capturing && (string(s.key) == "usage" || string(s.key) == "usageMetadata") {
 				s.capturing, s.capDepth, s.capture = true, s.depth, s.capture[:0]
 			}
 		case '{', '[':
+			if s.depth == 0 && s.keyDepth == 0 {
+				s.keyDepth = 1
+				if c == '[' {
+					s.keyDepth = 2
+				}
+			}
 			s.depth++
 		case '}', ']':
 			s.depth--
@@ -199,6 +247,21 @@ func (s *usageScanner) scanJSON(p []byte) {
 		// its own closing brace, or the comma or brace after a scalar.
 		if s.capturing && s.depth <= s.capDepth && (c == ',' || c == '}' || c == ']') {
 			s.endCapture()
+		}
+	}
+}
+
+func (s *usageScanner) stringByte(c byte) {
+	switch {
+	case s.escaped:
+		s.escaped = false
+	case c == '\\':
+		s.escaped = true
+	case c == '"':
+		s.inString = false
+	default:
+		if s.depth == s.keyDepth && !s.capturing && len(s.key) <= len("usageMetadata") {
+			s.key = append(s.key, c)
 		}
 	}
 }
@@ -242,17 +305,29 @@ type wireUsage struct {
 	CachedContentTokenCount  int64 `json:"cachedContentTokenCount"`
 }
 
+// toUsage picks one family of spellings, the first present of OpenAI chat
+// (prompt/completion), OpenAI responses and Anthropic (input/output, with
+// Anthropic's cache counts added to the input) and Gemini, so a body that
+// carries two spellings of the same count is not counted twice.
 func (w wireUsage) toUsage() Usage {
-	u := Usage{
-		InputTokens:       w.PromptTokens + w.InputTokens + w.CacheReadInputTokens + w.CacheCreationInputTokens + w.PromptTokenCount,
-		OutputTokens:      w.CompletionTokens + w.OutputTokens + w.CandidatesTokenCount + w.ThoughtsTokenCount,
-		CachedInputTokens: w.CacheReadInputTokens + w.CachedContentTokenCount,
-	}
-	if w.PromptTokensDetails != nil {
-		u.CachedInputTokens += w.PromptTokensDetails.CachedTokens
-	}
-	if w.InputTokensDetails != nil {
-		u.CachedInputTokens += w.InputTokensDetails.CachedTokens
+	var u Usage
+	switch {
+	case w.PromptTokens != 0 || w.CompletionTokens != 0:
+		u.InputTokens, u.OutputTokens = w.PromptTokens, w.CompletionTokens
+		if w.PromptTokensDetails != nil {
+			u.CachedInputTokens = w.PromptTokensDetails.CachedTokens
+		}
+	case w.InputTokens != 0 || w.OutputTokens != 0 || w.CacheReadInputTokens != 0 || w.CacheCreationInputTokens != 0:
+		u.InputTokens = w.InputTokens + w.CacheReadInputTokens + w.CacheCreationInputTokens
+		u.OutputTokens = w.OutputTokens
+		u.CachedInputTokens = w.CacheReadInputTokens
+		if w.InputTokensDetails != nil {
+			u.CachedInputTokens += w.InputTokensDetails.CachedTokens
+		}
+	default:
+		u.InputTokens = w.PromptTokenCount
+		u.OutputTokens = w.CandidatesTokenCount + w.ThoughtsTokenCount
+		u.CachedInputTokens = w.CachedContentTokenCount
 	}
 	if u.InputTokens < 0 || u.OutputTokens < 0 || u.CachedInputTokens < 0 {
 		return Usage{}

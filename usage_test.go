@@ -87,3 +87,35 @@ func FuzzUsageScanner(f *testing.F) {
 		}
 	})
 }
+
+func TestUsageScannerFixes(t *testing.T) {
+	cases := []struct {
+		name, ct, enc, body string
+		want                tollgate.Usage
+	}{
+		{"two spellings count once", "application/json", "", `{"usage":{"prompt_tokens":10,"completion_tokens":5,"input_tokens":10,"output_tokens":5}}`, tollgate.Usage{InputTokens: 10, OutputTokens: 5}},
+		{"gemini array", "application/json", "", `[{"candidates":[]},{"candidates":[],"usageMetadata":{"promptTokenCount":10,"candidatesTokenCount":5}}]`, tollgate.Usage{InputTokens: 10, OutputTokens: 5}},
+		{"gzip skipped", "application/json", "gzip", `{"usage":{"prompt_tokens":10}}`, tollgate.Usage{}},
+		{"multi-line data", "text/event-stream", "", "data: {\"usage\":\r\ndata: {\"prompt_tokens\":4,\r\ndata: \"completion_tokens\":6}}\r\n\r\n", tollgate.Usage{InputTokens: 4, OutputTokens: 6}},
+		{"cr line ends", "text/event-stream", "", "data: {\"usage\":\rdata: {\"prompt_tokens\":1,\"completion_tokens\":2}}\r\r", tollgate.Usage{InputTokens: 1, OutputTokens: 2}},
+	}
+	for _, tc := range cases {
+		for _, n := range []int{1, 2, 5, 1 << 20} {
+			var st *tollgate.State
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w, _, st = tollgate.Begin(w, r)
+				st.ObserveUsage()
+				w.Header().Set("Content-Type", tc.ct)
+				if tc.enc != "" {
+					w.Header().Set("Content-Encoding", tc.enc)
+				}
+				for i := 0; i < len(tc.body); i += n {
+					_, _ = w.Write([]byte(tc.body[i:min(i+n, len(tc.body))]))
+				}
+			})
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+			u, _ := st.Usage()
+			assert.Equal(t, tc.want, u, "%s (chunks of %d)", tc.name, n)
+		}
+	}
+}
