@@ -198,11 +198,17 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 
 // Flush sends buffered data to the client; it is a no-op when the
 // underlying writer cannot flush.
-func (w *responseWriter) Flush() {
-	if w.status == 0 {
+func (w *responseWriter) Flush() { _ = w.FlushError() }
+
+// FlushError is Flush that reports whether the underlying writer could
+// flush, so http.ResponseController(w).Flush() returns
+// http.ErrNotSupported for a writer that cannot, rather than nil.
+func (w *responseWriter) FlushError() error {
+	err := http.NewResponseController(w.ResponseWriter).Flush()
+	if err == nil && w.status == 0 {
 		w.status = http.StatusOK
 	}
-	_ = http.NewResponseController(w.ResponseWriter).Flush()
+	return err
 }
 
 // Hijack lets the handler take over the connection when the underlying

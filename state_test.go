@@ -138,3 +138,15 @@ type plainWriter struct {
 func (p *plainWriter) Header() http.Header         { return p.header }
 func (p *plainWriter) WriteHeader(int)             {}
 func (p *plainWriter) Write(b []byte) (int, error) { p.body = append(p.body, b...); return len(b), nil }
+
+func TestFlushErrorReportsUnsupportedWriters(t *testing.T) {
+	var st *tollgate.State
+	var err error
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w, _, st = tollgate.Begin(w, r)
+		err = http.NewResponseController(w).Flush()
+	})
+	h.ServeHTTP(&plainWriter{header: http.Header{}}, httptest.NewRequest("GET", "/", nil))
+	assert.ErrorIs(t, err, http.ErrNotSupported)
+	assert.False(t, st.Started())
+}
