@@ -69,9 +69,12 @@ type ModelConfig struct {
 	MaxOutput int64 `json:"max_output"`
 }
 
-// PlanConfig is one plan's limits. Zero means no limit.
+// PlanConfig is one plan's limits. Zero means no limit. RPM allows a burst
+// of RPM requests at once unless Burst says otherwise (Burst 1 spaces
+// requests evenly, 60/RPM seconds apart).
 type PlanConfig struct {
 	RPM         int64          `json:"rpm"`
+	Burst       int64          `json:"burst"`
 	TPM         int64          `json:"tpm"`
 	Concurrency int64          `json:"concurrency"`
 	Windows     []WindowConfig `json:"windows"`
@@ -230,7 +233,7 @@ func (c *Config) validate() error {
 		return errors.New("no models")
 	}
 	for name, p := range c.Plans {
-		if p.RPM < 0 || p.TPM < 0 || p.Concurrency < 0 {
+		if p.RPM < 0 || p.TPM < 0 || p.Concurrency < 0 || p.Burst < 0 {
 			return fmt.Errorf("plan %q: negative limit", name)
 		}
 		if _, err := p.quotaPlan(); err != nil {

@@ -170,6 +170,9 @@ func (g *Gateway) rateLimits() (tollgate.Middleware, error) {
 	for name, p := range g.cfg.Plans {
 		if p.RPM > 0 {
 			rpm[name] = ratelimit.PerMinute(p.RPM)
+			if p.Burst > 0 {
+				rpm[name] = ratelimit.Limit{Burst: p.Burst, Interval: time.Minute / time.Duration(p.RPM)}
+			}
 		}
 		if p.TPM > 0 {
 			tpm[name] = ratelimit.PerMinute(p.TPM)
