@@ -41,7 +41,7 @@ func ty(code, kind string) cell {
 func fl(title string, status int) cell {
 	return func(r *row) { r.spell[Flat] = spelling{kind: title, status: status} }
 }
-func param(p string) cell   { return func(r *row) { r.param = p } }
+func param(p string) cell { return func(r *row) { r.param = p } }
 
 func def(code Code, status int, message string, cells ...cell) row {
 	r := row{code: code, status: status, message: message}
