@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	apierrors "github.com/tollgate/tollgate/errors"
@@ -55,7 +56,7 @@ func NewMetrics() *Metrics {
 		}, []string{"layer"}),
 	}
 	m.registry.MustRegister(m.requests, m.latency, m.decisions, m.charges, m.chargedSum, m.refunds, m.storeErrors,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
