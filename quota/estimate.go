@@ -168,7 +168,10 @@ func isJSON(contentType string) bool {
 		return true
 	}
 	mt, _, err := mime.ParseMediaType(contentType)
-	return err == nil && (mt == "application/json" || len(mt) > 5 && mt[len(mt)-5:] == "+json")
+	// curl -d sends JSON as a form; no real form starts with '{', and a
+	// body that is not JSON simply fails the parse.
+	return err == nil && (mt == "application/json" || len(mt) > 5 && mt[len(mt)-5:] == "+json" ||
+		mt == "application/x-www-form-urlencoded" || mt == "text/plain")
 }
 
 // ceilDiv returns ⌈a ÷ b⌉ for a ≥ 0 and b > 0, without overflowing.

@@ -55,6 +55,9 @@ func TestBodyEstimator(t *testing.T) {
 		{"invalid json", `{"model":`, "application/json", "state-model", "state-model", 0, true},
 		{"problem+json", `{"model":"m"}`, "application/problem+json", "", "m", 0, true},
 		{"multipart not read", "--x\r\n", "multipart/form-data; boundary=x", "whisper", "whisper", 0, false},
+		{"curl -d sends a form type", `{"model":"m","max_tokens":7}`, "application/x-www-form-urlencoded", "", "m", 7, true},
+		{"text/plain", `{"model":"m"}`, "text/plain; charset=utf-8", "", "m", 0, true},
+		{"a real form", `model=m&max_tokens=7`, "application/x-www-form-urlencoded", "s", "s", 0, true},
 		{"empty", ``, "application/json", "", "", 0, true},
 	}
 	est := quota.BodyEstimator()
