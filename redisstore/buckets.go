@@ -63,13 +63,9 @@ func (b *BucketStore) TakeAll(ctx context.Context, charges []ratelimit.Charge, r
 // take runs the TAKE script and fills results as the memory store would.
 func (b *BucketStore) take(ctx context.Context, op string, charges []ratelimit.Charge, results []ratelimit.Result) (bool, error) {
 	n := len(charges)
-	keys, args := make([]string, 0, n), b.s.appendNow(make([]any, 0, 3+2*n))
-	for _, c := range charges {
-		keys = append(keys, b.Key(c.Prefix, c.Key))
-		args = append(args, c.Cost*int64(c.Limit.Interval), int64(c.Limit.Window()))
-	}
-	v, err := b.s.run(ctx, op, takeScript, keys, args...)
-	if err == nil {
+	cmd := b.command(charges)
+	v, err := b.s.call(ctx, op, takeScript, cmd)
+	if err == nil && len(v) != 3+n {
 		err = replyError(op, v, 3+2*n)
 	}
 	if err != nil {
@@ -82,10 +78,10 @@ func (b *BucketStore) take(ctx context.Context, op string, charges []ratelimit.C
 		after = make([]int64, 0, n)
 	}
 	for i, c := range charges {
-		orig := limb(v[3+2*i], v[4+2*i])
+		orig := takeOffset(v, i, n)
 		before := orig
 		for j := i - 1; j >= 0; j-- {
-			if keys[j] == keys[i] {
+			if cmd[3+j] == cmd[3+i] { // the same bucket
 				before = after[j]
 				break
 			}
@@ -107,6 +103,30 @@ func (b *BucketStore) take(ctx context.Context, op string, charges []ratelimit.C
 		}
 	}
 	return all, nil
+}
+
+// command returns the EVALSHA of TAKE for charges. Its keys are
+// cmd[3:3+len(charges)].
+func (b *BucketStore) command(charges []ratelimit.Charge) (cmd []any) {
+	n := len(charges)
+	cmd = takeScript.command(n, 3+3*n)
+	for _, c := range charges {
+		cmd = append(cmd, b.Key(c.Prefix, c.Key))
+	}
+	cmd = b.s.appendNow(cmd)
+	for _, c := range charges {
+		cmd = append(cmd, c.Cost*int64(c.Limit.Interval), int64(c.Limit.Window()))
+	}
+	return cmd
+}
+
+// takeOffset returns charge i's offset from TAKE's reply v: one number
+// each from the fast path, two limbs each from the exact path.
+func takeOffset(v []int64, i, n int) int64 {
+	if len(v) == 3+n {
+		return v[3+i]
+	}
+	return limb(v[3+2*i], v[4+2*i])
 }
 
 // Debit implements ratelimit.Store.
@@ -133,10 +153,10 @@ func (b *BucketStore) Debit(ctx context.Context, c ratelimit.Charge) (ratelimit.
 // the test clock's reading, or empty strings for the server's TIME.
 func (s *Store) appendNow(args []any) []any {
 	if s.clock == nil {
-		return append(args, "", "", s.slackMs)
+		return append(args, "", "", s.slackArg)
 	}
 	ns := s.clock.Now().UnixNano()
-	return append(args, ns/1e9, ns%1e9, s.slackMs)
+	return append(args, ns/1e9, ns%1e9, s.slackArg)
 }
 
 // scaledCap bounds a debit's cost × interval: beyond it any bucket is at

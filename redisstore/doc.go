@@ -21,8 +21,11 @@
 // none, a Reserve checks the balance and holds in one step. Redis's Lua
 // numbers are doubles, so the scripts do their int64 arithmetic on pairs
 // of numbers and keep values as decimal strings: balances of any size and
-// nanosecond timestamps stay exact. Scripts are sent with EVALSHA and in
-// full when the server answers NOSCRIPT, so a restart or a SCRIPT FLUSH
+// nanosecond timestamps stay exact. The token bucket's script first tries
+// the same decision in plain numbers, exact while every cost, window and
+// offset stays under about 46 days of refill time, and hands anything
+// larger to the pairs before it writes. Scripts are sent with EVALSHA and
+// in full when the server answers NOSCRIPT, so a restart or a SCRIPT FLUSH
 // costs one round trip, never an error.
 //
 // # Time

@@ -49,7 +49,7 @@ func (l *LeaseStore) Acquire(ctx context.Context, prefix, key string, limit int6
 	}
 	keys := []string{l.Key(prefix, key), l.s.nameKey("lc", prefix, key)}
 	v, err := l.s.run(ctx, "acquire", acquireScript, keys,
-		now, min(limit, maxLeaseLimit), min(micros(ttl), maxLeaseMicros), l.s.slackMs)
+		now, min(limit, maxLeaseLimit), min(micros(ttl), maxLeaseMicros), l.s.slackArg)
 	if err == nil {
 		err = replyError("acquire", v, 5)
 	}

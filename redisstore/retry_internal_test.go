@@ -23,12 +23,12 @@ func TestReserveRetriedByTheClient(t *testing.T) {
 	keys := s.Ledger().keys("acme")
 	args := []any{now.UnixMicro(), 40, "req", now.Add(time.Minute).UnixMicro(), "tok1", micros(time.Hour), s.keyTTL()}
 	for range 2 {
-		v, err := reserveScript.Run(ctx, c, keys, args...).Int64Slice()
+		v, err := s.run(ctx, "reserve", reserveScript, keys, args...)
 		require.NoError(t, err)
 		assert.Equal(t, []int64{0, 0, 60}, v, "held once, 60 left")
 	}
 	args[4] = "tok2"
-	v, err := reserveScript.Run(ctx, c, keys, args...).Int64Slice()
+	v, err := s.run(ctx, "reserve", reserveScript, keys, args...)
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), v[0], "another call with the request ID is a duplicate")
 	f, err := s.Ledger().Balance(ctx, "acme", now)
@@ -39,7 +39,7 @@ func TestReserveRetriedByTheClient(t *testing.T) {
 	w := s.Windows()
 	wargs := []any{now.UnixMicro(), "req", now.Add(time.Minute).UnixMicro(), "tok1", micros(time.Hour), s.keyTTL(), "day", 5, 1}
 	for range 2 {
-		v, err := wreserveScript.Run(ctx, c, w.keys("acme", ls), wargs...).Int64Slice()
+		v, err := s.run(ctx, "window reserve", wreserveScript, w.keys("acme", ls), wargs...)
 		require.NoError(t, err)
 		assert.Equal(t, []int64{0, 0, 1, 0}, v, "held once: one request used")
 	}

@@ -31,6 +31,7 @@ type Store struct {
 	receiptTTL time.Duration
 	creditTTL  time.Duration
 	slackMs    int64
+	slackArg   any // slackMs, boxed once
 
 	buckets BucketStore
 	leases  LeaseStore
@@ -78,6 +79,7 @@ func New(rdb redis.Scripter, opts ...Option) (*Store, error) {
 		receiptTTL: cfg.receiptTTL,
 		creditTTL:  cfg.creditTTL,
 		slackMs:    slack.Milliseconds(),
+		slackArg:   slack.Milliseconds(),
 	}
 	s.buckets.s, s.leases.s, s.ledger.s, s.windows.s = s, s, s, s
 	return s, nil
@@ -135,13 +137,23 @@ func (s *Store) Circuit() CircuitState { return s.circuit.current() }
 
 // run runs a script through the breaker, bounded by the store's timeout,
 // and returns its reply as integers.
-func (s *Store) run(ctx context.Context, op string, sc *redis.Script, keys []string, args ...any) ([]int64, error) {
+func (s *Store) run(ctx context.Context, op string, sc *script, keys []string, args ...any) ([]int64, error) {
+	cmd := sc.command(len(keys), len(keys)+len(args))
+	for _, k := range keys {
+		cmd = append(cmd, k)
+	}
+	return s.call(ctx, op, sc, append(cmd, args...))
+}
+
+// call is run for a command that sc.command started and the caller
+// completed.
+func (s *Store) call(ctx context.Context, op string, sc *script, cmd []any) ([]int64, error) {
 	probe, err := s.circuit.allow()
 	if err != nil {
 		return nil, &Error{Op: op, Err: err}
 	}
 	cctx, cancel := s.bound(ctx)
-	vals, err := sc.Run(cctx, s.rdb, keys, args...).Int64Slice()
+	vals, err := sc.eval(cctx, s.rdb, cmd)
 	cancel()
 	s.circuit.done(probe, classify(callerGaveUp(ctx, err), err), err)
 	if err != nil {

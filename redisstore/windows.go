@@ -100,7 +100,7 @@ func (w *WindowStore) Release(ctx context.Context, h quota.WindowHold, now time.
 func (w *WindowStore) close(ctx context.Context, op string, h quota.WindowHold, actual *quota.Amounts, now time.Time) (bool, error) {
 	t := now.UnixMicro()
 	args := make([]any, 0, 6+3*len(h.Limits))
-	args = append(args, t, h.RequestID, t+micros(w.s.receiptTTL), micros(w.s.receiptTTL), w.s.keyTTL(), w.s.slackMs)
+	args = append(args, t, h.RequestID, t+micros(w.s.receiptTTL), micros(w.s.receiptTTL), w.s.keyTTL(), w.s.slackArg)
 	for _, l := range h.Limits {
 		start, end := l.Window.Bucket(now)
 		field := strconv.FormatInt(start.UnixMicro(), 10) + ":" + strconv.FormatInt(end.UnixMicro(), 10)

@@ -1,4 +1,5 @@
--- TAKE: take every charge or none.
+-- TAKE: take every charge or none; the exact path, for the calls that
+-- takefast.lua hands over.
 -- KEYS: the bucket of each charge, in order (a bucket may repeat).
 -- ARGV: seconds, nanoseconds (both '' for TIME), slack ms, then per charge
 --       its cost times the interval and its window, in ns.
