@@ -4,8 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-
-	"github.com/google/uuid"
 )
 
 // DefaultRequestIDHeader is the header RequestID reads and writes unless
@@ -52,9 +50,21 @@ func RequestIDValidator(valid func(string) bool) RequestIDOption {
 }
 
 // RequestIDGenerator replaces the UUIDv7 generator. The function must be
-// safe for concurrent use and return IDs that pass the validator.
+// safe for concurrent use and return IDs that pass the validator. A nil
+// generate restores the default.
 func RequestIDGenerator(generate func() string) RequestIDOption {
 	return func(c *requestIDConfig) { c.generate = generate }
+}
+
+// headerValue returns id as a header value, backed by the State the first
+// time so that it costs no allocation; a second RequestID layer gets a
+// slice of its own, never overwriting the first one's.
+func (s *State) headerValue(id string) []string {
+	if s.idTaken {
+		return []string{id}
+	}
+	s.idTaken, s.idValue[0] = true, id
+	return s.idValue[:1:1]
 }
 
 // RequestID returns middleware that gives every request an ID: the incoming
@@ -76,6 +86,9 @@ func RequestID(opts ...RequestIDOption) Middleware {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if cfg.generate == nil {
+		cfg.generate = NewRequestID
+	}
 	if cfg.incoming == "" || cfg.outgoing == "" {
 		panic("tollgate: RequestID header name must not be empty")
 	}
@@ -94,22 +107,10 @@ func RequestID(opts ...RequestIDOption) Middleware {
 				id = cfg.generate()
 			}
 			st.RequestID = id
-			w.Header()[cfg.outgoing] = []string{id}
+			w.Header()[cfg.outgoing] = st.headerValue(id)
 			next.ServeHTTP(w, r)
 		})
 	}
-}
-
-// NewRequestID returns a new UUIDv7 in its canonical text form. UUIDv7s sort
-// by creation time, which keeps logs and database indexes in order.
-func NewRequestID() string {
-	id, err := uuid.NewV7()
-	if err != nil {
-		// The random source failed; fall back to a random UUIDv4, which
-		// reports its own failure by panicking as crypto/rand does.
-		return uuid.NewString()
-	}
-	return id.String()
 }
 
 // ValidRequestID reports whether s is acceptable as an incoming request ID:

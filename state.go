@@ -78,13 +78,44 @@ type State struct {
 	usage       Usage
 	usageSource UsageSource
 	scanner     *usageScanner
+	scan        usageScanner // what scanner points to once ObserveUsage ran
+
+	// idValue backs the request ID's response header value, so that it
+	// costs no allocation of its own; idTaken says it is in use. The ID
+	// itself is allocated apart: ledgers and logs keep it long after the
+	// request, and it must not keep the State alive with it.
+	idValue [1]string
+	idTaken bool
 }
 
 type stateKey struct{}
 
+// requestState is the one allocation Begin makes per request: the State,
+// the context that carries it, and the shallow copy of the request that
+// carries that context. The context is the parent one with a Value method
+// that answers for the State, so StateFrom finds it with a type assertion
+// instead of a walk up the chain of contexts.
+type requestState struct {
+	context.Context
+	st  State
+	req http.Request
+}
+
+// Value returns the State for its key and asks the parent context for any
+// other.
+func (c *requestState) Value(key any) any {
+	if _, ok := key.(stateKey); ok {
+		return &c.st
+	}
+	return c.Context.Value(key)
+}
+
 // StateFrom returns the request's State, or nil when no tollgate layer has
 // seen the request.
 func StateFrom(ctx context.Context) *State {
+	if c, ok := ctx.(*requestState); ok {
+		return &c.st
+	}
 	st, _ := ctx.Value(stateKey{}).(*State)
 	return st
 }
@@ -98,11 +129,14 @@ func Begin(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, *http.R
 	if st := StateFrom(r.Context()); st != nil {
 		return w, r, st
 	}
-	st := &State{}
+	rs := &requestState{Context: r.Context()}
+	st := &rs.st
 	st.writer.ResponseWriter = w
 	st.writer.st = st
-	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
-	return &st.writer, r, st
+	// WithContext is inlined, so its copy of the request stays on the
+	// stack and is copied once more, into the same allocation.
+	rs.req = *r.WithContext(rs)
+	return &st.writer, &rs.req, st
 }
 
 // Status returns the status code written so far: 0 before the header was
@@ -161,7 +195,7 @@ func (s *State) Usage() (Usage, UsageSource) {
 func (s *State) ObserveUsage() {
 	s.mu.Lock()
 	if s.scanner == nil {
-		s.scanner = newUsageScanner()
+		s.scanner = &s.scan
 	}
 	s.mu.Unlock()
 }

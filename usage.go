@@ -46,8 +46,6 @@ type usageScanner struct {
 	capture   []byte
 }
 
-func newUsageScanner() *usageScanner { return &usageScanner{} }
-
 const (
 	modeSSE  = 1
 	modeJSON = 2

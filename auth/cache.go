@@ -58,6 +58,9 @@ type CachedStore struct {
 	mu      sync.RWMutex
 	found   map[KeyHash]cacheEntry
 	missing map[KeyHash]cacheEntry
+	// dropped counts the entries evicted from found and from missing
+	// since each map was last rebuilt; see insert.
+	dropped [2]int
 	// gen counts invalidations, so that a lookup that started before one
 	// does not store its possibly stale answer after it.
 	gen uint64
@@ -225,21 +228,28 @@ func (c *CachedStore) remember(hash KeyHash, p *Principal, err error, gen uint64
 	}
 	if err == nil {
 		delete(c.missing, hash)
-		c.insert(c.found, hash, cacheEntry{principal: p, expires: now.Add(c.ttl)}, now)
+		c.found = c.insert(c.found, &c.dropped[0], hash, cacheEntry{principal: p, expires: now.Add(c.ttl)}, now)
 		return
 	}
 	delete(c.found, hash)
 	if c.negTTL > 0 {
-		c.insert(c.missing, hash, cacheEntry{expires: now.Add(c.negTTL)}, now)
+		c.missing = c.insert(c.missing, &c.dropped[1], hash, cacheEntry{expires: now.Add(c.negTTL)}, now)
 	}
 }
 
 // insert adds e to m, first making room when m is full: it drops expired
 // entries among a few it looks at, and failing that an arbitrary one (Go's
-// map iteration starts at a random place). c.mu must be held.
-func (c *CachedStore) insert(m map[KeyHash]cacheEntry, hash KeyHash, e cacheEntry, now time.Time) {
+// map iteration starts at a random place). *dropped counts those
+// evictions. It returns the map to use from then on: once a map has
+// evicted as many entries as it may hold, its live entries are copied into
+// a fresh one, because a Go map keeps the slots of deleted entries and,
+// under endless eviction, grows without bound (golang/go#70886) — a flood
+// of random keys would otherwise make a bounded cache use ever more
+// memory. The copy costs O(maxEntries) once per maxEntries evictions.
+// c.mu must be held.
+func (c *CachedStore) insert(m map[KeyHash]cacheEntry, dropped *int, hash KeyHash, e cacheEntry, now time.Time) map[KeyHash]cacheEntry {
 	if _, ok := m[hash]; !ok && len(m) >= c.maxEntries {
-		scanned := 0
+		scanned, n := 0, len(m)
 		for k, old := range m {
 			if !now.Before(old.expires) {
 				delete(m, k)
@@ -254,8 +264,23 @@ func (c *CachedStore) insert(m map[KeyHash]cacheEntry, hash KeyHash, e cacheEntr
 				break
 			}
 		}
+		if *dropped += n - len(m); *dropped >= c.maxEntries {
+			m, *dropped = rebuild(m, now), 0
+		}
 	}
 	m[hash] = e
+	return m
+}
+
+// rebuild returns a fresh map holding m's unexpired entries.
+func rebuild(m map[KeyHash]cacheEntry, now time.Time) map[KeyHash]cacheEntry {
+	fresh := make(map[KeyHash]cacheEntry, len(m)+1)
+	for k, e := range m {
+		if now.Before(e.expires) {
+			fresh[k] = e
+		}
+	}
+	return fresh
 }
 
 // Invalidate forgets what the cache knows about hash, so the next lookup

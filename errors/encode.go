@@ -344,11 +344,18 @@ func WriteDialect(w http.ResponseWriter, r *http.Request, d Dialect, err error) 
 	if e == nil {
 		e = New(CodeInternalError)
 	}
-	c := Context{RequestID: tollgate.RequestIDFrom(r.Context()), Time: time.Now()}
-	if st := tollgate.StateFrom(r.Context()); st != nil && st.Started() {
-		if isEventStream(w.Header()) {
-			writeStreamEvent(w, d, e, c)
+	st := tollgate.StateFrom(r.Context())
+	var c Context // a zero Time is stamped when a dialect needs it
+	if st != nil {
+		c.RequestID = st.RequestID
+		if st.Started() {
+			if isEventStream(w.Header()) {
+				writeStreamEvent(w, d, e, c)
+			}
+			return
 		}
+	}
+	if d == OpenAI && writeOpenAI(w, e) {
 		return
 	}
 	out := Encode(d, e, c)

@@ -159,6 +159,9 @@ func From(err error) *Error {
 	if err == nil {
 		return nil
 	}
+	if e, ok := err.(*Error); ok && e != nil {
+		return e // the common case, without the allocation As costs
+	}
 	var e *Error
 	if stderrors.As(err, &e) && e != nil {
 		return e

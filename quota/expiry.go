@@ -128,32 +128,68 @@ func (h expiryHeap) down(i int) {
 // receiptQueue is a FIFO of receipts in the order they were written. All
 // receipts live equally long, so the front lapses first (up to callers'
 // clock skew, which only delays reclaiming memory: lookups compare each
-// receipt's own expiry).
+// receipt's own expiry). It is a list of fixed-size blocks, so that
+// pushing never copies the queue, as growing one slice would, and a
+// drained block is kept for the next push.
 type receiptQueue struct {
-	items []timed
-	head  int
+	head, tail *receiptBlock
+	next       int // the index of the front entry in head
+	size       int
+	spare      *receiptBlock
+}
+
+// receiptBlockLen is the number of entries in a block: 128 of 48 bytes.
+const receiptBlockLen = 128
+
+type receiptBlock struct {
+	items [receiptBlockLen]timed
+	n     int
+	link  *receiptBlock
 }
 
 func (q *receiptQueue) push(e timed) {
-	if q.head > 0 && q.head >= len(q.items)/2 {
-		n := copy(q.items, q.items[q.head:])
-		clear(q.items[n:])
-		q.items = q.items[:n]
-		q.head = 0
+	if q.tail == nil || q.tail.n == receiptBlockLen {
+		b := q.spare
+		if b != nil {
+			q.spare = nil
+		} else {
+			b = new(receiptBlock)
+		}
+		if q.tail == nil {
+			q.head, q.next = b, 0
+		} else {
+			q.tail.link = b
+		}
+		q.tail = b
 	}
-	q.items = append(q.items, e)
+	q.tail.items[q.tail.n] = e
+	q.tail.n++
+	q.size++
 }
 
 // popDue returns the front entry when it has lapsed at now.
 func (q *receiptQueue) popDue(now int64) (timed, bool) {
-	if q.head == len(q.items) || q.items[q.head].at > now {
+	b := q.head
+	if b == nil || q.next == b.n || b.items[q.next].at > now {
 		return timed{}, false
 	}
-	e := q.items[q.head]
-	q.items[q.head] = timed{}
-	q.head++
+	e := b.items[q.next]
+	b.items[q.next] = timed{}
+	q.next++
+	q.size--
+	if q.next == receiptBlockLen {
+		q.head, q.next = b.link, 0
+		if q.head == nil {
+			q.tail = nil
+		}
+		b.n, b.link = 0, nil
+		q.spare = b
+	}
 	return e, true
 }
+
+// len returns the number of entries queued.
+func (q *receiptQueue) len() int { return q.size }
 
 // shardOf picks one of n shards for an account (FNV-1a).
 func shardOf(account string, n int) int {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unsafe"
 )
 
 // The response headers the middleware sets before the handler runs (all
@@ -30,12 +31,28 @@ const (
 	HeaderQuotaPolicy = "X-Quota-Policy"
 )
 
+// headerStorage holds one header value in place: its text and the slice
+// that the header map refers to, so that setting it allocates nothing.
+type headerStorage struct {
+	text  [32]byte
+	value [1]string
+}
+
+// decimal returns micros as FormatDecimal writes it, as a header value
+// backed by s. It may be called once per headerStorage: the strings it
+// hands out must never change.
+func (s *headerStorage) decimal(micros int64) []string {
+	b := appendDecimal(s.text[:0], micros, "") // 32 bytes hold any int64
+	s.value[0] = unsafe.String(unsafe.SliceData(b), len(b))
+	return s.value[:1:1]
+}
+
 func setHeaders(h http.Header, res *reservation, now time.Time) {
 	if !res.window {
 		if res.hold.Expires.IsZero() {
 			return // FailOpen: nothing was reserved, so nothing is known
 		}
-		h.Set(HeaderBalanceRemaining, FormatDecimal(res.hold.Available))
+		h[HeaderBalanceRemaining] = res.header.decimal(res.hold.Available)
 		return
 	}
 	i := tightest(res.wHold.Usage)

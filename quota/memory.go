@@ -29,6 +29,36 @@ type ledgerShard struct {
 	accounts   map[string]*ledgerAccount
 	holds      expiryHeap
 	receipts   receiptQueue
+	spare      []*openHold // closed holds, reused by Reserve
+}
+
+// maxSpareHolds bounds a shard's list of closed holds kept for reuse.
+const maxSpareHolds = 64
+
+// newHold returns an open hold, reusing a closed one when there is one, so
+// that a steady stream of requests allocates no holds.
+func (s *ledgerShard) newHold(account, id string, at, amount int64) *openHold {
+	var oh *openHold
+	if n := len(s.spare); n > 0 {
+		oh, s.spare[n-1] = s.spare[n-1], nil
+		s.spare = s.spare[:n-1]
+	} else {
+		oh = new(openHold)
+	}
+	*oh = openHold{timed: timed{account: account, id: id, at: at}, amount: amount}
+	return oh
+}
+
+// dropHold takes an open hold out of its account and the expiry heap and
+// keeps it for reuse: nothing else refers to it.
+func (s *ledgerShard) dropHold(a *ledgerAccount, id string, oh *openHold) {
+	s.holds.remove(&oh.timed)
+	delete(a.holds, id)
+	a.held -= oh.amount
+	if len(s.spare) < maxSpareHolds {
+		*oh = openHold{}
+		s.spare = append(s.spare, oh)
+	}
 }
 
 type ledgerAccount struct {
@@ -101,12 +131,10 @@ func (s *ledgerShard) account(name string) *ledgerAccount {
 // sweep gives back lapsed holds and forgets lapsed receipts.
 func (s *ledgerShard) sweep(now int64) {
 	for h := s.holds.peek(); h != nil && h.at <= now; h = s.holds.peek() {
-		s.holds.remove(h)
-		a := s.accounts[h.account]
-		oh := a.holds[h.id]
-		delete(a.holds, h.id)
-		a.held -= oh.amount
-		s.remember(a, h.account, h.id, closedHold{expires: h.at + int64(s.receiptTTL), expired: true})
+		account, id, at := h.account, h.id, h.at
+		a := s.accounts[account]
+		s.dropHold(a, id, a.holds[id])
+		s.remember(a, account, id, closedHold{expires: at + int64(s.receiptTTL), expired: true})
 	}
 	for e, ok := s.receipts.popDue(now); ok; e, ok = s.receipts.popDue(now) {
 		if a := s.accounts[e.account]; a != nil {
@@ -153,9 +181,11 @@ func (l *MemoryLedger) Reserve(ctx context.Context, account string, amount int64
 	if err := checkReserve(a, account, amount, requestID, t); err != nil {
 		return Hold{}, err
 	}
-	a = s.account(account)
+	if a == nil {
+		a = s.account(account)
+	}
 	expires := now.Add(l.cfg.holdTTL)
-	oh := &openHold{timed: timed{account: account, id: requestID, at: expires.UnixNano()}, amount: amount}
+	oh := s.newHold(account, requestID, expires.UnixNano(), amount)
 	a.holds[requestID] = oh
 	a.held += amount
 	s.holds.push(&oh.timed)
@@ -215,8 +245,16 @@ func (l *MemoryLedger) close(ctx context.Context, h Hold, charge int64, now time
 	t := now.UnixNano()
 	s, a := l.lock(h.Account, t)
 	defer s.mu.Unlock()
-	if rc, ok := a.receipt(h.RequestID, t); ok && !rc.expired {
-		return Receipt{Amount: rc.charged, Balance: a.balance, Replayed: true}, nil
+	var oh *openHold
+	if a != nil {
+		oh = a.holds[h.RequestID]
+	}
+	// An open hold has no receipt (Reserve refuses an ID that has one), so
+	// only a closed one needs the receipts, much the larger map.
+	if oh == nil {
+		if rc, ok := a.receipt(h.RequestID, t); ok && !rc.expired {
+			return Receipt{Amount: rc.charged, Balance: a.balance, Replayed: true}, nil
+		}
 	}
 	if a == nil {
 		a = s.account(h.Account)
@@ -225,10 +263,8 @@ func (l *MemoryLedger) close(ctx context.Context, h Hold, charge int64, now time
 	if err != nil {
 		return Receipt{}, err
 	}
-	if oh := a.holds[h.RequestID]; oh != nil {
-		s.holds.remove(&oh.timed)
-		delete(a.holds, h.RequestID)
-		a.held -= oh.amount
+	if oh != nil {
+		s.dropHold(a, h.RequestID, oh)
 	}
 	a.balance = balance
 	s.remember(a, h.Account, h.RequestID, closedHold{charged: charge, expires: now.Add(l.cfg.receiptTTL).UnixNano()})

@@ -36,7 +36,7 @@ func TestMemoryLedgerForgets(t *testing.T) {
 		s := &l.shards[i]
 		assert.Empty(t, s.accounts, "shard %d", i)
 		assert.Empty(t, s.holds, "shard %d", i)
-		assert.Equal(t, len(s.receipts.items), s.receipts.head, "shard %d", i)
+		assert.Zero(t, s.receipts.len(), "shard %d", i)
 	}
 }
 
@@ -103,7 +103,7 @@ func TestReceiptQueueCompacts(t *testing.T) {
 			assert.True(t, ok)
 		}
 	}
-	assert.LessOrEqual(t, len(q.items)-q.head, 100)
+	assert.Equal(t, 100-34, q.len())
 	_, ok := q.popDue(-1)
 	assert.False(t, ok)
 	n := 0
@@ -122,4 +122,71 @@ func TestMulDivCeil(t *testing.T) {
 	_, err = subChecked(minInt64, 1)
 	assert.ErrorIs(t, err, ErrOverflow)
 	assert.Equal(t, int64(minInt64), Funds{Balance: minInt64, Held: 1}.Available())
+}
+
+func TestReceiptQueueIsFIFOAcrossBlocks(t *testing.T) {
+	var q receiptQueue
+	const n = 3*receiptBlockLen + 5
+	next := 0
+	for i := range n {
+		q.push(timed{id: strconv.Itoa(i), at: int64(i)})
+		if i%2 == 1 { // drain at half the rate, across block boundaries
+			e, ok := q.popDue(int64(i))
+			require.True(t, ok)
+			assert.Equal(t, strconv.Itoa(next), e.id)
+			next++
+		}
+	}
+	assert.Equal(t, n-next, q.len())
+	for e, ok := q.popDue(n); ok; e, ok = q.popDue(n) {
+		assert.Equal(t, strconv.Itoa(next), e.id)
+		next++
+	}
+	assert.Equal(t, n, next)
+	assert.Zero(t, q.len())
+	assert.NotNil(t, q.spare, "a drained block is kept")
+	spare := q.spare
+	for i := range receiptBlockLen + 1 {
+		q.push(timed{at: int64(i)})
+	}
+	assert.Same(t, spare, q.head.link, "and reused")
+}
+
+// Closed holds are reused by later reservations, never while they are
+// still referred to, and the spares are bounded.
+func TestMemoryLedgerReusesHolds(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := MustMemoryLedger(WithHoldTTL(time.Minute))
+	_, err := l.Credit(ctx, "acct", 1_000_000, "seed")
+	require.NoError(t, err)
+	holds := make([]Hold, 100)
+	for i := range holds {
+		holds[i], err = l.Reserve(ctx, "acct", 10, "open-"+strconv.Itoa(i), t0)
+		require.NoError(t, err)
+	}
+	for _, h := range holds {
+		_, err := l.Settle(ctx, h, 5, t0)
+		require.NoError(t, err)
+	}
+	s := &l.shards[shardOf("acct", ledgerShards)]
+	assert.Len(t, s.spare, maxSpareHolds)
+	// Reuse: a new hold gets a spare, and the settled ones stay settled.
+	h, err := l.Reserve(ctx, "acct", 7, "next", t0)
+	require.NoError(t, err)
+	assert.Len(t, s.spare, maxSpareHolds-1)
+	rc, err := l.Settle(ctx, holds[0], 5, t0)
+	require.NoError(t, err)
+	assert.True(t, rc.Replayed)
+	funds, err := l.Balance(ctx, "acct", t0)
+	require.NoError(t, err)
+	assert.Equal(t, Funds{Balance: 1_000_000 - 500, Held: 7, Holds: 1}, funds)
+	// A lapsed hold is swept and its slot reused, its receipt kept.
+	_, err = l.Balance(ctx, "acct", t0.Add(2*time.Minute))
+	require.NoError(t, err)
+	_, err = l.Reserve(ctx, "acct", 1, "next", t0.Add(2*time.Minute))
+	assert.ErrorIs(t, err, ErrDuplicateRequest)
+	rc, err = l.Settle(ctx, h, 7, t0.Add(2*time.Minute))
+	require.NoError(t, err, "a late settlement still charges")
+	assert.False(t, rc.Replayed)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/tollgate/tollgate"
 	apierrors "github.com/tollgate/tollgate/errors"
@@ -68,6 +69,13 @@ type reservation struct {
 	window  bool  // held against the plan's limits, not the balance
 	hold    Hold
 	wHold   WindowHold
+	now     time.Time // when the hold was made
+
+	// settle is the settlement's context, and header the storage of the
+	// balance header's value: both live in this, the one allocation the
+	// middleware makes per request.
+	settle settleContext
+	header headerStorage
 }
 
 func (c *config) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
@@ -78,7 +86,7 @@ func (c *config) serve(next http.Handler, w http.ResponseWriter, r *http.Request
 		return
 	}
 	if c.headers {
-		setHeaders(w.Header(), res, c.clock.Now())
+		setHeaders(w.Header(), res, res.now)
 	}
 	st.ObserveUsage()
 	defer c.finish(r, st, res)
@@ -105,12 +113,13 @@ func (c *config) admit(r *http.Request, st *tollgate.State) (*reservation, error
 	if res.plan, err = c.plan(r); err != nil {
 		return nil, err
 	}
-	err = c.reserve(r.Context(), st.RequestID, res)
-	var refusal *Refusal
-	switch {
-	case err == nil:
+	if err = c.reserve(r.Context(), st.RequestID, res); err == nil {
 		return res, nil
-	case errors.As(err, &refusal):
+	}
+	// Declared here, not above: errors.As makes it escape, which would cost
+	// every admitted request an allocation.
+	var refusal *Refusal
+	if errors.As(err, &refusal) {
 		return nil, refusal
 	}
 	c.report(r, err)
@@ -159,6 +168,7 @@ func (c *config) estimate(r *http.Request, res *reservation) error {
 // reserve holds the estimate against the plan's limits or the balance.
 func (c *config) reserve(ctx context.Context, id string, res *reservation) error {
 	now := c.clock.Now()
+	res.now = now
 	plan, subscribed := c.plans[res.plan]
 	if subscribed {
 		res.window = true

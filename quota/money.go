@@ -30,7 +30,8 @@ func FormatDollars(micros int64) string {
 // units, exactly as FormatDollars does but without the sign of a currency:
 // FormatDecimal(4_500_000) is "4.50". Response headers use it.
 func FormatDecimal(micros int64) string {
-	return string(appendDecimal(nil, micros, ""))
+	var buf [32]byte
+	return string(appendDecimal(buf[:0], micros, ""))
 }
 
 func appendDecimal(b []byte, micros int64, symbol string) []byte {

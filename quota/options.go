@@ -50,6 +50,7 @@ type config struct {
 	plans          map[string]Plan
 	plan           func(*http.Request) (string, error)
 	clock          tollgate.Clock
+	systemClock    bool // clock is the system clock, time.Now
 	missing        MissingUsage
 	settleTimeout  time.Duration
 	settleAttempts int
@@ -163,6 +164,7 @@ func newConfig(ledger Ledger, account func(*http.Request) (string, error), opts 
 		c.render = (*Refusal).APIError
 	}
 	c.clock = tollgate.ClockOrSystem(c.clock)
+	_, c.systemClock = c.clock.(tollgate.SystemClock)
 	return c, c.validate()
 }
 

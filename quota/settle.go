@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/tollgate/tollgate"
 )
@@ -73,11 +74,17 @@ type Charge struct {
 // on a context that outlives the client.
 func (c *config) finish(r *http.Request, st *tollgate.State, res *reservation) {
 	ch := c.outcome(st, res)
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), c.settleTimeout)
-	defer cancel()
+	start := time.Now()
+	ctx := &res.settle
+	ctx.init(r.Context(), start.Add(c.settleTimeout))
+	defer ctx.cancel(context.Canceled)
 	var err error
-	for range c.settleAttempts {
-		if err = c.apply(ctx, res, &ch); !retryable(ctx, err) {
+	for i := range c.settleAttempts {
+		now := start // one clock reading serves both, on the system clock
+		if i > 0 || !c.systemClock {
+			now = c.clock.Now()
+		}
+		if err = c.apply(ctx, res, &ch, now); !retryable(ctx, err) {
 			break
 		}
 	}
@@ -135,8 +142,7 @@ func (c *config) outcome(st *tollgate.State, res *reservation) Charge {
 }
 
 // apply runs the settlement or release once.
-func (c *config) apply(ctx context.Context, res *reservation, ch *Charge) error {
-	now := c.clock.Now()
+func (c *config) apply(ctx context.Context, res *reservation, ch *Charge, now time.Time) error {
 	if res.window {
 		var err error
 		if ch.Basis == Released {

@@ -68,14 +68,17 @@ func (l *limiter) deny(w http.ResponseWriter, r *http.Request, d Denial) {
 	if l.onLimited != nil {
 		l.onLimited(r, d)
 	}
-	apierrors.Write(w, r, d.err())
+	// The OpenAI envelope has no details, so a denial written in it skips
+	// building them: one map less per refusal.
+	dialect := apierrors.DialectFrom(r)
+	apierrors.WriteDialect(w, r, dialect, d.err(dialect != apierrors.OpenAI))
 }
 
 // err builds the denial's error envelope: the catalogue's code for the
 // reason, a message naming the limit, and the retry delay both as
 // Retry-After (whole seconds, rounded up, at least 1) and as
-// details.retryAfter.
-func (d *Denial) err() *apierrors.Error {
+// details.retryAfter, which is left out unless withDetails.
+func (d *Denial) err(withDetails bool) *apierrors.Error {
 	var e *apierrors.Error
 	l := d.Result.Limit
 	switch d.Reason {
@@ -104,7 +107,9 @@ func (d *Denial) err() *apierrors.Error {
 	}
 	if d.RetryAfter > 0 {
 		e.RetryAfter = d.RetryAfter
-		e.Details = map[string]any{"retryAfter": max(ceilSeconds(d.RetryAfter), 1)}
+		if withDetails {
+			e.Details = map[string]any{"retryAfter": max(ceilSeconds(d.RetryAfter), 1)}
+		}
 	}
 	return e
 }

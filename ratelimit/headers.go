@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unsafe"
 )
 
 // headerConfig is the resolved set of header families and names.
@@ -34,9 +35,10 @@ func defaultHeaders() headerConfig {
 const maxHeaders = 11
 
 // headerValues records where each header's value ends in the buffer its
-// values are appended to, so that a response's rate-limit headers cost two
-// allocations however many there are: one string holding every value and
-// one array backing every []string.
+// values are appended to, so that a response's rate-limit headers cost one
+// allocation (the default three X-RateLimit headers) or two however many
+// there are: one string holding every value and one array backing every
+// []string.
 type headerValues struct {
 	names [maxHeaders]string
 	ends  [maxHeaders]int
@@ -48,12 +50,27 @@ func (v *headerValues) end(name string, b []byte) {
 	v.n++
 }
 
+// smallValues is the one allocation behind up to three short header
+// values: their text and the array their []strings share.
+type smallValues struct {
+	vals [3]string
+	text [64]byte
+}
+
 func (v *headerValues) set(h http.Header, b []byte) {
 	if v.n == 0 {
 		return
 	}
-	s := string(b)
-	vals := make([]string, v.n)
+	var s string
+	var vals []string
+	if v.n <= len(smallValues{}.vals) && len(b) <= len(smallValues{}.text) {
+		sv := new(smallValues)
+		copy(sv.text[:], b)
+		// The text is never written again, so it may back a string.
+		s, vals = unsafe.String(&sv.text[0], len(b)), sv.vals[:v.n]
+	} else {
+		s, vals = string(b), make([]string, v.n)
+	}
 	start := 0
 	for i := range v.n {
 		vals[i] = s[start:v.ends[i]]
