@@ -68,7 +68,7 @@ func newStackEnv(t *testing.T, keepAlive bool, handler http.Handler) *stackEnv {
 		clock:  tollgatetest.NewClock(tollgatetest.Epoch),
 		ledger: quota.MustMemoryLedger(),
 	}
-	env.limits = ratelimit.MustNewMemoryStore(ratelimit.WithClock(env.clock))
+	env.limits = ratelimit.MustMemoryStore(ratelimit.WithClock(env.clock))
 	_, err := env.ledger.Credit(context.Background(), stackAccount, stackBalance, "start")
 	require.NoError(t, err)
 

@@ -56,7 +56,7 @@ var contenders = []contender{
 }
 
 func buildTollgate(tb testing.TB, perHour int, next http.Handler) http.Handler {
-	store := ratelimit.MustNewMemoryStore()
+	store := ratelimit.MustMemoryStore()
 	policy := ratelimit.Policy{
 		Name:  "rph",
 		Key:   func(r *http.Request) (string, error) { return keyOf(r), nil },
@@ -73,7 +73,7 @@ func buildTollgateNoHeaders(tb testing.TB, perHour int, next http.Handler) http.
 		Key:   func(r *http.Request) (string, error) { return keyOf(r), nil },
 		Limit: ratelimit.PerHour(int64(perHour)),
 	}
-	return ratelimit.MustNew(ratelimit.MustNewMemoryStore(), []ratelimit.Policy{policy},
+	return ratelimit.MustNew(ratelimit.MustMemoryStore(), []ratelimit.Policy{policy},
 		ratelimit.WithoutHeaders(ratelimit.XRateLimit))(next)
 }
 

@@ -87,7 +87,7 @@ func tollgateLayers(tb testing.TB, perHour int) []tollgate.Middleware {
 			tb.Fatal(err)
 		}
 	}
-	limiter := ratelimit.MustNew(ratelimit.MustNewMemoryStore(), []ratelimit.Policy{
+	limiter := ratelimit.MustNew(ratelimit.MustMemoryStore(), []ratelimit.Policy{
 		{Name: "rph", Key: auth.ByKeyID, Limit: ratelimit.PerHour(int64(perHour))},
 	})
 	// A fixed estimate stands in for reading the body, which no peer does.

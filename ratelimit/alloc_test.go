@@ -27,7 +27,7 @@ func TestAllowedPathAllocations(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			store := ratelimit.MustNewMemoryStore()
+			store := ratelimit.MustMemoryStore()
 			h := ratelimit.MustNew(store, onePolicy(ratelimit.PerHour(1<<40)), tt.opts...)(nop)
 			r := keyed("k")
 			w := &discard{h: http.Header{"X-Existing": {"1"}}} // the map's storage exists
@@ -38,7 +38,7 @@ func TestAllowedPathAllocations(t *testing.T) {
 }
 
 func TestSmallHeaderValues(t *testing.T) {
-	h := ratelimit.MustNew(ratelimit.MustNewMemoryStore(), onePolicy(ratelimit.PerMinute(600)))(nop)
+	h := ratelimit.MustNew(ratelimit.MustMemoryStore(), onePolicy(ratelimit.PerMinute(600)))(nop)
 	w := &discard{h: http.Header{}}
 	h.ServeHTTP(w, keyed("k"))
 	assert.Equal(t, []string{"600"}, w.h["X-Ratelimit-Limit"])

@@ -28,7 +28,7 @@ func TestMemoryStoreConformanceOneShard(t *testing.T) {
 
 func TestMemoryStoreRealTime(t *testing.T) {
 	ratelimittest.RunRealTime(t, func(t *testing.T) ratelimit.Store {
-		return ratelimit.MustNewMemoryStore()
+		return ratelimit.MustMemoryStore()
 	})
 }
 

@@ -8,7 +8,7 @@
 // of capacity, one more every Interval (PerMinute(60) is 60 a minute with a
 // burst of 60). A Store holds the buckets and takes tokens from them:
 //
-//	store := ratelimit.MustNewMemoryStore()
+//	store := ratelimit.MustMemoryStore()
 //	res, err := store.Take(ctx, ratelimit.Charge{Key: "key_123", Limit: ratelimit.PerMinute(60), Cost: 1})
 //
 // Decisions are rate.Limiter's, to the nanosecond, computed in integers

@@ -15,7 +15,7 @@ import (
 // A bucket of three tokens, one more every 100 ms, on a manual clock.
 func ExampleMemoryStore_Take() {
 	clock := tollgatetest.NewClock(time.Time{})
-	store := ratelimit.MustNewMemoryStore(ratelimit.WithClock(clock))
+	store := ratelimit.MustMemoryStore(ratelimit.WithClock(clock))
 	ctx := context.Background()
 	limit := ratelimit.Every(100*time.Millisecond, 3)
 	for range 4 {
@@ -35,7 +35,7 @@ func ExampleMemoryStore_Take() {
 
 // TakeAll charges several buckets at once, or none of them.
 func ExampleMemoryStore_TakeAll() {
-	store := ratelimit.MustNewMemoryStore()
+	store := ratelimit.MustMemoryStore()
 	ctx := context.Background()
 	perKey, perAccount := ratelimit.PerMinute(2), ratelimit.PerMinute(100)
 	charges := []ratelimit.Charge{
@@ -56,7 +56,7 @@ func ExampleMemoryStore_TakeAll() {
 // A request limiter keyed by a header, with its headers and its 429.
 func ExampleNew() {
 	clock := tollgatetest.NewClock(time.Time{})
-	store := ratelimit.MustNewMemoryStore(ratelimit.WithClock(clock))
+	store := ratelimit.MustMemoryStore(ratelimit.WithClock(clock))
 	byClient := func(r *http.Request) (string, error) { return r.Header.Get("X-Client"), nil }
 	limit := ratelimit.MustNew(store, []ratelimit.Policy{
 		{Name: "rpm", Key: byClient, Limit: ratelimit.PerMinute(2)},
@@ -79,7 +79,7 @@ func ExampleNew() {
 // Limits by plan, read from the request's tollgate.State, which the auth
 // layer fills in.
 func ExamplePlanLimits() {
-	store := ratelimit.MustNewMemoryStore()
+	store := ratelimit.MustMemoryStore()
 	byKey := func(r *http.Request) (string, error) { return tollgate.StateFrom(r.Context()).KeyID, nil }
 	limit := ratelimit.MustNew(store, []ratelimit.Policy{{
 		Name: "rpm",
@@ -106,7 +106,7 @@ func ExamplePlanLimits() {
 // A tokens-per-minute policy admits on an estimate and settles on the
 // usage the handler reports: here 700 tokens against an estimate of 100.
 func ExamplePolicy_tokens() {
-	store := ratelimit.MustNewMemoryStore()
+	store := ratelimit.MustMemoryStore()
 	byKey := func(*http.Request) (string, error) { return "key_1", nil }
 	estimate := func(*http.Request) (int64, error) { return 100, nil }
 	limit := ratelimit.MustNew(store, []ratelimit.Policy{
@@ -128,7 +128,7 @@ func ExamplePolicy_tokens() {
 // A penalty box with the agents API's rule: 10 failures in 10 minutes
 // block the key for 10 minutes.
 func ExamplePenaltyBox() {
-	store := ratelimit.MustNewMemoryStore()
+	store := ratelimit.MustMemoryStore()
 	byKey := func(*http.Request) (string, error) { return "key_1", nil }
 	limit := ratelimit.MustNew(store, nil, ratelimit.PenaltyBox(ratelimit.Penalty{Key: byKey}))
 	h := limit(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

@@ -25,7 +25,7 @@ func FuzzTakeMatchesRateLimiter(f *testing.F) {
 		b := int(burst%40) + 1
 		limit := ratelimit.FromRate(r, b)
 		clock := tollgatetest.NewClock(time.Time{})
-		store := ratelimit.MustNewMemoryStore(ratelimit.WithClock(clock))
+		store := ratelimit.MustMemoryStore(ratelimit.WithClock(clock))
 		ref := rate.NewLimiter(r, b)
 		ctx := context.Background()
 		for i := 0; i+1 < len(ops); i += 2 {

@@ -144,9 +144,9 @@ func NewMemoryLeaseStore(opts ...MemoryOption) (*MemoryLeaseStore, error) {
 	}, nil
 }
 
-// MustNewMemoryLeaseStore is NewMemoryLeaseStore that panics on invalid
+// MustMemoryLeaseStore is NewMemoryLeaseStore that panics on invalid
 // options.
-func MustNewMemoryLeaseStore(opts ...MemoryOption) *MemoryLeaseStore {
+func MustMemoryLeaseStore(opts ...MemoryOption) *MemoryLeaseStore {
 	s, err := NewMemoryLeaseStore(opts...)
 	if err != nil {
 		panic(err)

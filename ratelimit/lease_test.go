@@ -15,7 +15,7 @@ import (
 
 func TestLeaseKeysAreDeletedAndSwept(t *testing.T) {
 	clock := tollgatetest.NewClock(time.Time{})
-	s := ratelimit.MustNewMemoryLeaseStore(ratelimit.WithClock(clock))
+	s := ratelimit.MustMemoryLeaseStore(ratelimit.WithClock(clock))
 	ctx := context.Background()
 	for i := range 1000 {
 		l, err := s.Acquire(ctx, "c:", strconv.Itoa(i), 1, time.Minute)
@@ -40,7 +40,7 @@ func TestLeaseKeysAreDeletedAndSwept(t *testing.T) {
 
 func TestLeaseKeyCap(t *testing.T) {
 	clock := tollgatetest.NewClock(time.Time{})
-	s := ratelimit.MustNewMemoryLeaseStore(ratelimit.WithClock(clock), ratelimit.WithMaxKeys(256), ratelimit.WithShards(2))
+	s := ratelimit.MustMemoryLeaseStore(ratelimit.WithClock(clock), ratelimit.WithMaxKeys(256), ratelimit.WithShards(2))
 	ctx := context.Background()
 	for i := range 20_000 {
 		l, err := s.Acquire(ctx, "", strconv.Itoa(i), 1, time.Hour)
@@ -55,7 +55,7 @@ func TestLeaseKeyCap(t *testing.T) {
 }
 
 func TestLeaseIDsStayUnique(t *testing.T) {
-	s := ratelimit.MustNewMemoryLeaseStore()
+	s := ratelimit.MustMemoryLeaseStore()
 	ctx := context.Background()
 	seen := map[ratelimit.LeaseID]bool{}
 	for range 100 {
@@ -73,7 +73,7 @@ func TestLeaseIDsStayUnique(t *testing.T) {
 }
 
 func TestMemoryLeaseStoreRealTime(t *testing.T) {
-	s := ratelimit.MustNewMemoryLeaseStore()
+	s := ratelimit.MustMemoryLeaseStore()
 	l, err := s.Acquire(context.Background(), "", "k", 1, time.Hour)
 	require.NoError(t, err)
 	assert.WithinDuration(t, time.Now().Add(time.Hour), l.ExpiresAt, time.Second)

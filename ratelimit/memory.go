@@ -121,9 +121,9 @@ func NewMemoryStore(opts ...MemoryOption) (*MemoryStore, error) {
 	}, nil
 }
 
-// MustNewMemoryStore is NewMemoryStore that panics on invalid options, for
+// MustMemoryStore is NewMemoryStore that panics on invalid options, for
 // use in program initialisation.
-func MustNewMemoryStore(opts ...MemoryOption) *MemoryStore {
+func MustMemoryStore(opts ...MemoryOption) *MemoryStore {
 	s, err := NewMemoryStore(opts...)
 	if err != nil {
 		panic(err)

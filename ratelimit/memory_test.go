@@ -22,8 +22,8 @@ import (
 // decision.
 func TestEvictionChangesNoAnswer(t *testing.T) {
 	clock := tollgatetest.NewClock(time.Time{})
-	swept := ratelimit.MustNewMemoryStore(ratelimit.WithClock(clock), ratelimit.WithShards(4))
-	lazy := ratelimit.MustNewMemoryStore(ratelimit.WithClock(clock))
+	swept := ratelimit.MustMemoryStore(ratelimit.WithClock(clock), ratelimit.WithShards(4))
+	lazy := ratelimit.MustMemoryStore(ratelimit.WithClock(clock))
 	refs := map[string]*rate.Limiter{}
 	lim := ratelimit.FromRate(8, 4) // 125 ms per token, exact in float
 	rng := rand.New(rand.NewPCG(7, 7))
@@ -53,7 +53,7 @@ func TestEvictionChangesNoAnswer(t *testing.T) {
 
 func TestIdleKeysAreSwept(t *testing.T) {
 	clock := tollgatetest.NewClock(time.Time{})
-	s := ratelimit.MustNewMemoryStore(ratelimit.WithClock(clock))
+	s := ratelimit.MustMemoryStore(ratelimit.WithClock(clock))
 	ctx := context.Background()
 	lim := ratelimit.Every(time.Second, 10)
 	for i := range 20000 {
@@ -91,7 +91,7 @@ func TestKeyCapHolds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := ratelimit.MustNewMemoryStore(tt.opts...)
+			s := ratelimit.MustMemoryStore(tt.opts...)
 			ctx := context.Background()
 			lim := ratelimit.PerHour(10)
 			for i := range 100_000 {
@@ -112,7 +112,7 @@ func TestKeyCapHolds(t *testing.T) {
 // picks the bucket closest to full.
 func TestKeyCapSparesHeavyKeys(t *testing.T) {
 	clock := tollgatetest.NewClock(time.Time{})
-	s := ratelimit.MustNewMemoryStore(ratelimit.WithClock(clock), ratelimit.WithShards(1), ratelimit.WithMaxKeys(64))
+	s := ratelimit.MustMemoryStore(ratelimit.WithClock(clock), ratelimit.WithShards(1), ratelimit.WithMaxKeys(64))
 	ctx := context.Background()
 	heavy := ratelimit.Every(time.Hour, 10)
 	for i := range 32 {
@@ -149,8 +149,8 @@ func TestMemoryOptions(t *testing.T) {
 		assert.Error(t, err, name)
 		_, err = ratelimit.NewMemoryLeaseStore(opts...)
 		assert.Error(t, err, name)
-		assert.Panics(t, func() { ratelimit.MustNewMemoryStore(opts...) }, name)
-		assert.Panics(t, func() { ratelimit.MustNewMemoryLeaseStore(opts...) }, name)
+		assert.Panics(t, func() { ratelimit.MustMemoryStore(opts...) }, name)
+		assert.Panics(t, func() { ratelimit.MustMemoryLeaseStore(opts...) }, name)
 	}
 	s, err := ratelimit.NewMemoryStore(nil, ratelimit.WithClock(nil), ratelimit.WithMaxKeys(1))
 	require.NoError(t, err, "nil options and a nil clock are tolerated")

@@ -113,7 +113,7 @@ func newLimiter(store Store, policies []Policy, opts []Option) (*limiter, error)
 		l.penalty = compilePenalty(cfg.penalty)
 	}
 	if l.leases == nil && (l.conc != nil || l.penalty != nil) {
-		l.leases = MustNewMemoryLeaseStore()
+		l.leases = MustMemoryLeaseStore()
 	}
 	for i := range ps {
 		l.tokens = l.tokens || ps[i].Tokens

@@ -27,7 +27,7 @@ var (
 
 func benchHandler(b *testing.B, policies []ratelimit.Policy, opts ...ratelimit.Option) http.Handler {
 	b.Helper()
-	mw, err := ratelimit.New(ratelimit.MustNewMemoryStore(), policies, opts...)
+	mw, err := ratelimit.New(ratelimit.MustMemoryStore(), policies, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func BenchmarkMiddlewareMillionKeys(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		b.StopTimer()
-		store := ratelimit.MustNewMemoryStore(ratelimit.WithMaxKeys(2 * n))
+		store := ratelimit.MustMemoryStore(ratelimit.WithMaxKeys(2 * n))
 		h := ratelimit.MustNew(store, onePolicy(ratelimit.PerHour(100)))(nop)
 		before := heapInUse()
 		w := &discard{}

@@ -21,7 +21,7 @@ import (
 // holds, and every grant was charged to both.
 func TestRaceManyKeys(t *testing.T) {
 	const goroutines, keys, rounds = 64, 256, 2
-	store := ratelimit.MustNewMemoryStore()
+	store := ratelimit.MustMemoryStore()
 	var perKey [keys]atomic.Int64
 	var perAccount [keys / 16]atomic.Int64
 	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -72,8 +72,8 @@ func TestRaceManyKeys(t *testing.T) {
 // TestStoreDecisionsAllocateNothing checks the zero-allocation promise of
 // the memory stores' hot paths.
 func TestStoreDecisionsAllocateNothing(t *testing.T) {
-	s := ratelimit.MustNewMemoryStore()
-	ls := ratelimit.MustNewMemoryLeaseStore()
+	s := ratelimit.MustMemoryStore()
+	ls := ratelimit.MustMemoryLeaseStore()
 	ctx := context.Background()
 	lim := ratelimit.PerSecond(1_000_000)
 	c := ratelimit.Charge{Prefix: "rpm:", Key: "key_1", Limit: lim, Cost: 1}

@@ -22,7 +22,7 @@ func benchKeys(n int) []string {
 }
 
 func BenchmarkStoreTakeAllowed(b *testing.B) {
-	s := ratelimit.MustNewMemoryStore()
+	s := ratelimit.MustMemoryStore()
 	c := ratelimit.Charge{Prefix: "rpm:", Key: "key_42", Limit: ratelimit.PerSecond(1_000_000_000), Cost: 1}
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -34,7 +34,7 @@ func BenchmarkStoreTakeAllowed(b *testing.B) {
 }
 
 func BenchmarkStoreTakeDenied(b *testing.B) {
-	s := ratelimit.MustNewMemoryStore()
+	s := ratelimit.MustMemoryStore()
 	c := ratelimit.Charge{Prefix: "rpm:", Key: "key_42", Limit: ratelimit.PerHour(1), Cost: 1}
 	ctx := context.Background()
 	_, _ = s.Take(ctx, c)
@@ -47,7 +47,7 @@ func BenchmarkStoreTakeDenied(b *testing.B) {
 }
 
 func BenchmarkStoreTakeParallel(b *testing.B) {
-	s := ratelimit.MustNewMemoryStore()
+	s := ratelimit.MustMemoryStore()
 	keys := benchKeys(1024)
 	lim := ratelimit.PerSecond(1_000_000_000)
 	ctx := context.Background()
@@ -63,7 +63,7 @@ func BenchmarkStoreTakeParallel(b *testing.B) {
 }
 
 func BenchmarkStoreTakeAll3(b *testing.B) {
-	s := ratelimit.MustNewMemoryStore()
+	s := ratelimit.MustMemoryStore()
 	lim := ratelimit.PerSecond(1_000_000_000)
 	charges := []ratelimit.Charge{
 		{Prefix: "key:", Key: "key_42", Limit: lim, Cost: 1},
@@ -90,7 +90,7 @@ func BenchmarkStoreMillionKeys(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		before := heapInUse()
-		s := ratelimit.MustNewMemoryStore(ratelimit.WithMaxKeys(2 * n))
+		s := ratelimit.MustMemoryStore(ratelimit.WithMaxKeys(2 * n))
 		b.StartTimer()
 		for _, k := range keys {
 			_, _ = s.Take(ctx, ratelimit.Charge{Key: k, Limit: lim, Cost: 1})
@@ -113,7 +113,7 @@ func heapInUse() uint64 {
 }
 
 func BenchmarkStoreTakeDeniedParallel(b *testing.B) {
-	s := ratelimit.MustNewMemoryStore()
+	s := ratelimit.MustMemoryStore()
 	keys := benchKeys(1024)
 	lim := ratelimit.PerHour(1)
 	ctx := context.Background()
@@ -132,7 +132,7 @@ func BenchmarkStoreTakeDeniedParallel(b *testing.B) {
 }
 
 func BenchmarkLeaseAcquireRelease(b *testing.B) {
-	s := ratelimit.MustNewMemoryLeaseStore()
+	s := ratelimit.MustMemoryLeaseStore()
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -156,7 +156,7 @@ func BenchmarkStoreKeyCap(b *testing.B) {
 	var perKey float64
 	for b.Loop() {
 		before := heapInUse()
-		s := ratelimit.MustNewMemoryStore(ratelimit.WithMaxKeys(capKeys))
+		s := ratelimit.MustMemoryStore(ratelimit.WithMaxKeys(capKeys))
 		rng := uint64(0x9e3779b97f4a7c15)
 		var buf [16]byte
 		for i := range n {

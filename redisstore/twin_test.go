@@ -35,7 +35,7 @@ func TestBucketsTwinMemory(t *testing.T) {
 	c := sharedClient(t)
 	clock := tollgatetest.NewClock(time.Time{})
 	rs := newStore(t, c, redisstore.WithClock(clock)).Buckets()
-	ms := ratelimit.MustNewMemoryStore(ratelimit.WithClock(clock))
+	ms := ratelimit.MustMemoryStore(ratelimit.WithClock(clock))
 	stores := map[string]ratelimit.Store{"redis": rs, "memory": ms}
 	rng := rand.New(rand.NewPCG(3, 5))
 	ctx := context.Background()

@@ -14,6 +14,7 @@ import (
 	"github.com/tollgate/tollgate/auth"
 	apierrors "github.com/tollgate/tollgate/errors"
 	"github.com/tollgate/tollgate/quota"
+	"github.com/tollgate/tollgate/ratelimit"
 )
 
 // defaultConfig is config.example.json, used when no -config is given, so
@@ -236,6 +237,9 @@ func (c *Config) validate() error {
 		if p.RPM < 0 || p.TPM < 0 || p.Concurrency < 0 || p.Burst < 0 {
 			return fmt.Errorf("plan %q: negative limit", name)
 		}
+		if err := p.checkRates(); err != nil {
+			return fmt.Errorf("plan %q: %w", name, err)
+		}
 		if _, err := p.quotaPlan(); err != nil {
 			return fmt.Errorf("plan %q: %w", name, err)
 		}
@@ -256,6 +260,26 @@ func (c *Config) validate() error {
 				return fmt.Errorf("key %d (%s): unknown plan %q", i, k.Principal.KeyID, k.Principal.Plan)
 			}
 		}
+	}
+	return nil
+}
+
+// checkRates refuses rates a token bucket cannot hold: more than one
+// request or token a nanosecond, or a burst whose refill outlasts
+// ratelimit.MaxWindow. Without it such a plan would pass validation and
+// make NewGateway panic.
+func (p PlanConfig) checkRates() error {
+	if p.RPM > 0 {
+		l := ratelimit.PerMinute(p.RPM)
+		if p.Burst > 0 {
+			l.Burst = p.Burst
+		}
+		if l.Validate() != nil {
+			return fmt.Errorf("rpm %d with burst %d is not a rate the limiter can hold", p.RPM, p.Burst)
+		}
+	}
+	if p.TPM > 0 && ratelimit.PerMinute(p.TPM).Validate() != nil {
+		return fmt.Errorf("tpm %d is not a rate the limiter can hold", p.TPM)
 	}
 	return nil
 }

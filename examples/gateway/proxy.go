@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tollgate/tollgate/auth"
 	apierrors "github.com/tollgate/tollgate/errors"
 )
 
@@ -57,7 +59,7 @@ func newProxy(cfg *Config, logger *slog.Logger) (http.Handler, error) {
 			if err != nil {
 				return upstreamFailure{apierrors.New(apierrors.CodeReadResponseBodyFailed).WithCause(err)}
 			}
-			return upstreamFailure{translate(e)}
+			return upstreamFailure{redact(translate(e), cfg.UpstreamKey)}
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			var uf upstreamFailure
@@ -108,6 +110,36 @@ func translate(e *apierrors.Error) *apierrors.Error {
 	}
 	out := *e
 	out.Cause = e
+	return &out
+}
+
+// redact removes the gateway's upstream key from what the client will see
+// of an upstream error: upstreams that echo the credentials they were sent
+// ("Incorrect API key provided: sk-…") would otherwise hand the gateway's
+// own key to every client whose request they refuse. The key becomes its
+// Fingerprint; details that mention it are dropped. The cause keeps the
+// original for errors.Is, and is never rendered.
+func redact(e *apierrors.Error, key string) *apierrors.Error {
+	if key == "" {
+		return e
+	}
+	leaks := strings.Contains(e.Message, key) || strings.Contains(e.Param, key) || strings.Contains(e.Issue, key)
+	detailsLeak := false
+	if len(e.Details) > 0 {
+		b, err := json.Marshal(e.Details)
+		detailsLeak = err != nil || strings.Contains(string(b), key)
+	}
+	if !leaks && !detailsLeak {
+		return e
+	}
+	out := *e
+	fp := auth.Fingerprint(key)
+	out.Message = strings.ReplaceAll(e.Message, key, fp)
+	out.Param = strings.ReplaceAll(e.Param, key, fp)
+	out.Issue = strings.ReplaceAll(e.Issue, key, fp)
+	if detailsLeak {
+		out.Details = nil
+	}
 	return &out
 }
 
