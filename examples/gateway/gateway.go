@@ -26,8 +26,9 @@ type Stores struct {
 	Close func() error
 }
 
-// memoryStores returns the in-process stores.
-func memoryStores(clock tollgate.Clock) (Stores, error) {
+// memoryStores returns the in-process stores; settled requests are
+// remembered for receiptTTL.
+func memoryStores(clock tollgate.Clock, receiptTTL time.Duration) (Stores, error) {
 	limits, err := ratelimit.NewMemoryStore(ratelimit.WithClock(clock))
 	if err != nil {
 		return Stores{}, err
@@ -36,11 +37,11 @@ func memoryStores(clock tollgate.Clock) (Stores, error) {
 	if err != nil {
 		return Stores{}, err
 	}
-	ledger, err := quota.NewMemoryLedger()
+	ledger, err := quota.NewMemoryLedger(quota.WithReceiptTTL(receiptTTL))
 	if err != nil {
 		return Stores{}, err
 	}
-	windows, err := quota.NewMemoryWindowStore()
+	windows, err := quota.NewMemoryWindowStore(quota.WithReceiptTTL(receiptTTL))
 	if err != nil {
 		return Stores{}, err
 	}

@@ -48,7 +48,7 @@ func newHarness(t *testing.T, edit func(*Config)) *harness {
 		require.NoError(t, cfg.validate())
 	}
 	h := &harness{t: t, clock: tollgatetest.NewClock(time.Time{}), logs: &strings.Builder{}}
-	h.stores, err = memoryStores(h.clock)
+	h.stores, err = memoryStores(h.clock, time.Hour)
 	require.NoError(t, err)
 	logger := slog.New(tollgate.LogHandler(slog.NewJSONHandler(&lockedWriter{b: h.logs}, nil)))
 	h.gw, err = NewGateway(cfg, h.stores, h.clock, logger, NewMetrics())

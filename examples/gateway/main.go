@@ -144,9 +144,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 func openStores(ctx context.Context, cfg *Config) (Stores, error) {
 	if cfg.Redis != "" {
-		return redisStores(ctx, cfg.Redis)
+		return redisStores(ctx, cfg.Redis, time.Duration(cfg.ReceiptTTL))
 	}
-	return memoryStores(nil)
+	return memoryStores(nil, time.Duration(cfg.ReceiptTTL))
 }
 
 // printBanner tells a newcomer where the gateway listens and, with the

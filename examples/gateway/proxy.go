@@ -77,6 +77,9 @@ func newProxy(cfg *Config, logger *slog.Logger) (http.Handler, error) {
 			}
 		},
 	}
+	if logger != nil {
+		rp.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
+	}
 	return rp, nil
 }
 

@@ -13,7 +13,7 @@ import (
 // redisStores connects to Redis at url (redis://host:port/db) and returns
 // the four stores backed by it, so that every replica of the gateway
 // shares one set of limits, leases, balances and subscription counters.
-func redisStores(ctx context.Context, url string) (Stores, error) {
+func redisStores(ctx context.Context, url string, receiptTTL time.Duration) (Stores, error) {
 	opts, err := redis.ParseURL(url)
 	if err != nil {
 		return Stores{}, fmt.Errorf("redis: %w", err)
@@ -26,7 +26,7 @@ func redisStores(ctx context.Context, url string) (Stores, error) {
 		_ = rdb.Close()
 		return Stores{}, fmt.Errorf("redis %s: %w", opts.Addr, err)
 	}
-	s, err := redisstore.New(rdb, redisstore.WithPrefix("tollgate-gateway:"))
+	s, err := redisstore.New(rdb, redisstore.WithPrefix("tollgate-gateway:"), redisstore.WithReceiptTTL(receiptTTL))
 	if err != nil {
 		_ = rdb.Close()
 		return Stores{}, err

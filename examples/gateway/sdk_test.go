@@ -30,7 +30,7 @@ func sdkGateway(t *testing.T) (*httptest.Server, *strings.Builder) {
 	cfg.Plans["slow"] = PlanConfig{RPM: 60, Burst: 1}
 	cfg.Keys = append(cfg.Keys, auth.StaticKey{Key: slowKey, Principal: auth.Principal{KeyID: "slow", Account: "acme", Plan: "slow"}})
 	require.NoError(t, cfg.validate())
-	stores, err := memoryStores(nil)
+	stores, err := memoryStores(nil, time.Hour)
 	require.NoError(t, err)
 	logs := &strings.Builder{}
 	gw, err := NewGateway(cfg, stores, nil, slog.New(tollgate.LogHandler(slog.NewJSONHandler(&lockedWriter{b: logs}, nil))), nil)

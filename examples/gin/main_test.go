@@ -2,11 +2,11 @@ package main
 
 import (
 	"net/http"
-	"os"
 	"testing"
 
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/assert"
+	"go.uber.org/goleak"
 
 	apierrors "github.com/tollgate/tollgate/errors"
 	"github.com/tollgate/tollgate/examples/internal/demo"
@@ -14,9 +14,11 @@ import (
 	"github.com/tollgate/tollgate/tollgatetest"
 )
 
+// TestMain puts gin in test mode and fails the package's tests if any
+// goroutine outlives them.
 func TestMain(m *testing.M) {
 	gin.SetMode(gin.TestMode)
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 func build(d *demo.Demo) http.Handler { return newRouter(d) }
