@@ -38,22 +38,34 @@ func (g *Gateway) fakeStart(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// answer is what both routes do before they speak their format: hand
+// the request to the upstream in proxy mode, or apply the fake model's
+// knobs and compute its reply and usage. It reports false when the
+// request has been answered already.
+func (g *Gateway) answer(w http.ResponseWriter, r *http.Request) (p *parsedRequest, words []string, truncated bool, usage tollgate.Usage, ok bool) {
+	if g.proxy != nil {
+		g.proxy.ServeHTTP(w, r)
+		return nil, nil, false, usage, false
+	}
+	p = parsedFrom(r.Context())
+	if !g.fakeStart(w, r) {
+		return nil, nil, false, usage, false
+	}
+	words, truncated = reply(p.lastUser, p.maxOutput)
+	usage = tollgate.Usage{InputTokens: promptTokens(p.texts), OutputTokens: outputTokens(words)}
+	return p, words, truncated, usage, true
+}
+
 func midStreamFailure(r *http.Request) bool {
 	return strings.EqualFold(strings.TrimSpace(r.Header.Get(HeaderFakeFail)), "midstream")
 }
 
 // chat serves POST /v1/chat/completions.
 func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
-	if g.proxy != nil {
-		g.proxy.ServeHTTP(w, r)
+	p, words, truncated, usage, ok := g.answer(w, r)
+	if !ok {
 		return
 	}
-	p := parsedFrom(r.Context())
-	if !g.fakeStart(w, r) {
-		return
-	}
-	words, truncated := reply(p.lastUser, p.maxOutput)
-	usage := tollgate.Usage{InputTokens: promptTokens(p.texts), OutputTokens: outputTokens(words)}
 	finish := "stop"
 	if truncated {
 		finish = "length"
@@ -114,16 +126,10 @@ func openAIUsage(u tollgate.Usage) map[string]int64 {
 
 // messages serves POST /v1/messages, Anthropic's API.
 func (g *Gateway) messages(w http.ResponseWriter, r *http.Request) {
-	if g.proxy != nil {
-		g.proxy.ServeHTTP(w, r)
+	p, words, truncated, usage, ok := g.answer(w, r)
+	if !ok {
 		return
 	}
-	p := parsedFrom(r.Context())
-	if !g.fakeStart(w, r) {
-		return
-	}
-	words, truncated := reply(p.lastUser, p.maxOutput)
-	usage := tollgate.Usage{InputTokens: promptTokens(p.texts), OutputTokens: outputTokens(words)}
 	stop := "end_turn"
 	if truncated {
 		stop = "max_tokens"
