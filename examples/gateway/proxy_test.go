@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -127,4 +128,33 @@ func TestProxyRejectsBadUpstreamURL(t *testing.T) {
 		_, err := newProxy(cfg, nil)
 		assert.Error(t, err, u)
 	}
+}
+
+// The hold covers the model's max_output at most: a request asking for more
+// is refused, and one asking for nothing reaches the upstream with that
+// maximum, so no upstream default can outrun the hold.
+func TestProxyCapsTheOutputTheHoldCovers(t *testing.T) {
+	seen := make(chan string, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		seen <- fmt.Sprint(body["max_tokens"], " ", body["model"])
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}`)
+	}))
+	defer up.Close()
+	h := proxyHarness(t, up.URL)
+
+	resp := h.post("/v1/chat/completions", demoKey, chatBody("fake-echo", "hi", `"max_tokens":5000`))
+	e := tollgatetest.AssertError(t, resp, 400, apierrors.CodeInvalidParams)
+	require.NotNil(t, e)
+	assert.Equal(t, "max_tokens", e.Param)
+
+	resp = h.post("/v1/chat/completions", demoKey, chatBody("fake-echo", "hi"))
+	require.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, "4096 fake-echo", <-seen, "the model's max_output is sent upstream")
+
+	resp = h.post("/v1/chat/completions", demoKey, chatBody("fake-echo", "hi", `"max_tokens":100`))
+	require.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, "100 fake-echo", <-seen, "a request's own maximum is kept")
 }

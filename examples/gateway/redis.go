@@ -26,7 +26,11 @@ func redisStores(ctx context.Context, url string, receiptTTL time.Duration) (Sto
 		_ = rdb.Close()
 		return Stores{}, fmt.Errorf("redis %s: %w", opts.Addr, err)
 	}
-	s, err := redisstore.New(rdb, redisstore.WithPrefix("tollgate-gateway:"), redisstore.WithReceiptTTL(receiptTTL))
+	s, err := redisstore.New(rdb, redisstore.WithPrefix("tollgate-gateway:"), redisstore.WithReceiptTTL(receiptTTL),
+		// Fund credits starting balances once per account, by reference, at
+		// every start; the reference must outlive any restart, or a restart
+		// after the default 90 days would credit them again.
+		redisstore.WithCreditTTL(100*365*24*time.Hour))
 	if err != nil {
 		_ = rdb.Close()
 		return Stores{}, err

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/tollgate/tollgate"
@@ -64,8 +65,23 @@ func (g *Gateway) validate(parse func([]byte) (*parsedRequest, error)) tollgate.
 				apierrors.Write(w, r, apierrors.New(apierrors.CodeModelNotAllowed))
 				return
 			}
-			if limit := g.maxOutput(p.model); p.maxOutput == 0 || p.maxOutput > limit {
+			// The hold covers at most the model's max_output, so a request
+			// may not ask for more; one that names no maximum gets the
+			// model's, written into the body the upstream sees, so that an
+			// upstream's own larger default cannot outrun the hold.
+			limit := g.maxOutput(p.model)
+			switch {
+			case p.maxOutput > limit:
+				apierrors.Write(w, r, invalidParam("max_tokens", "Parameter max_tokens is not valid: at most %d for %s", limit, p.model))
+				return
+			case p.maxOutput == 0:
 				p.maxOutput = limit
+				if g.proxy != nil {
+					if body, err = withMaxTokens(body, limit); err != nil {
+						apierrors.Write(w, r, err)
+						return
+					}
+				}
 			}
 			if st := tollgate.StateFrom(r.Context()); st != nil {
 				st.Model = p.model
@@ -148,4 +164,19 @@ func parseMessages(body []byte) (*parsedRequest, error) {
 		}
 	}
 	return p, nil
+}
+
+// withMaxTokens returns the JSON object body with "max_tokens" set to n,
+// every other member kept as it was.
+func withMaxTokens(body []byte, n int64) ([]byte, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return nil, apierrors.New(apierrors.CodeBadRequestBody).WithMessage("Request body is not valid JSON").WithCause(err)
+	}
+	fields["max_tokens"] = json.RawMessage(strconv.FormatInt(n, 10))
+	out, err := json.Marshal(fields)
+	if err != nil {
+		return nil, apierrors.New(apierrors.CodeBadRequestBody).WithCause(err)
+	}
+	return out, nil
 }
