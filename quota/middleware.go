@@ -196,7 +196,12 @@ func (c *config) reserve(ctx context.Context, id string, res *reservation) error
 
 // unheld prepares settlement against a hold the store never recorded,
 // for FailOpen: every conforming store charges such a settlement in full.
+// Its key is the request ID made unique by the server: the client chose
+// the request ID, and a settlement keyed by one it had used before (or
+// by one a concurrent request shares) would be taken for a replay of that
+// request and charge nothing.
 func (c *config) unheld(id string, res *reservation) {
+	id += "~unheld~" + tollgate.NewRequestID()
 	if res.window {
 		res.wHold = WindowHold{Account: res.account, RequestID: id, Limits: c.plans[res.plan].Limits}
 		return

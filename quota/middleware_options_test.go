@@ -142,3 +142,25 @@ func TestBasisString(t *testing.T) {
 		assert.Equal(t, want, b.String())
 	}
 }
+
+// A request let through without a hold (FailOpen, the store failing at
+// Reserve) whose client reuses the ID of an already settled request must
+// still be charged: its settlement may not be taken for a replay of the
+// earlier one.
+func TestFailOpenWithAReusedRequestIDStillCharges(t *testing.T) {
+	hs := newHarness(t)
+	hs.credit("acct", 10_000)
+	cl := &countingLedger{Ledger: hs.ledger}
+	hs.use = cl
+	h := hs.handler(jsonUsage(12, 5), quota.FailOpen())
+	require.Equal(t, http.StatusOK, do(h, "acct", "req_same", chatBody("gpt-test", 10)).Code)
+	first := hs.waitCharge()
+	assert.Equal(t, int64(270), first.Cost)
+
+	cl.failReserve.Store(true)
+	require.Equal(t, http.StatusOK, do(h, "acct", "req_same", chatBody("gpt-test", 10)).Code)
+	second := hs.waitCharge()
+	assert.False(t, second.Replayed, "not a replay of the first request")
+	assert.Equal(t, int64(270), second.Cost)
+	assert.Equal(t, int64(10_000-2*270), hs.funds("acct").Balance)
+}
