@@ -17,30 +17,6 @@ import (
 	"github.com/tollgate/tollgate/tollgatetest"
 )
 
-// seen is what a net/http layer above the adapter observed once echo's
-// handler had returned.
-type seen struct {
-	status  int
-	written int64
-	usage   tollgate.Usage
-	source  tollgate.UsageSource
-}
-
-// observe is a net/http layer that sets a header before its next handler
-// and records what the State says of the response after it.
-func observe(out *seen) tollgate.Middleware {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w, r, st := tollgate.Begin(w, r)
-			st.ObserveUsage()
-			w.Header().Set("X-Layer", "net/http")
-			next.ServeHTTP(w, r)
-			out.status, out.written = st.Status(), st.BytesWritten()
-			out.usage, out.source = st.Usage()
-		})
-	}
-}
-
 // adapters are the two ways to mount a net/http layer on echo.
 var adapters = []struct {
 	name  string
@@ -50,7 +26,7 @@ var adapters = []struct {
 	{"echo.WrapMiddleware", echo.WrapMiddleware},
 }
 
-func adaptedServer(adapt func(func(http.Handler) http.Handler) echo.MiddlewareFunc, out *seen, handler echo.HandlerFunc) *echo.Echo {
+func adaptedServer(adapt func(func(http.Handler) http.Handler) echo.MiddlewareFunc, out *demotest.Seen, handler echo.HandlerFunc) *echo.Echo {
 	e := echo.New()
 	e.HTTPErrorHandler = writeError
 	e.Use(adapt(tollgate.Chain(
@@ -58,7 +34,7 @@ func adaptedServer(adapt func(func(http.Handler) http.Handler) echo.MiddlewareFu
 		apierrors.Recover(),
 		apierrors.WithDialect(apierrors.Meta),
 		auth.Middleware(tollgatetest.Keys("sk-adapt id=key_1 account=acme plan=pro")),
-		observe(out),
+		demotest.Observe(out),
 	).Then))
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error { c.Response().Header().Set("X-Echo", "middleware"); return next(c) }
@@ -88,7 +64,7 @@ func whoami(c echo.Context) error {
 func TestAdaptPassesRequestAndWriter(t *testing.T) {
 	for _, a := range adapters {
 		t.Run(a.name, func(t *testing.T) {
-			var out seen
+			var out demotest.Seen
 			rec := httptest.NewRecorder()
 			adaptedServer(a.adapt, &out, whoami).ServeHTTP(rec, tollgatetest.Request(http.MethodGet, "/t", "sk-adapt", nil))
 
@@ -100,10 +76,10 @@ func TestAdaptPassesRequestAndWriter(t *testing.T) {
 			var got identity
 			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &got))
 			assert.Equal(t, identity{KeyID: "key_1", Account: "acme", RequestID: id}, got)
-			assert.Equal(t, http.StatusCreated, out.status, "the layer saw echo's status")
-			assert.Equal(t, int64(rec.Body.Len()), out.written, "the layer saw every byte")
-			assert.Equal(t, tollgate.UsageObserved, out.source, "usage read from echo's body")
-			assert.Equal(t, tollgate.Usage{InputTokens: 7, OutputTokens: 3}, out.usage)
+			assert.Equal(t, http.StatusCreated, out.Status, "the layer saw echo's status")
+			assert.Equal(t, int64(rec.Body.Len()), out.Written, "the layer saw every byte")
+			assert.Equal(t, tollgate.UsageObserved, out.Source, "usage read from echo's body")
+			assert.Equal(t, tollgate.Usage{InputTokens: 7, OutputTokens: 3}, out.Usage)
 		})
 	}
 }
@@ -121,12 +97,12 @@ func TestAdaptReturnedError(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.adapter, func(t *testing.T) {
-			var out seen
+			var out demotest.Seen
 			rec := httptest.NewRecorder()
 			fail := func(echo.Context) error { return apierrors.New(apierrors.CodeConflict) }
 			adaptedServer(adapters[i].adapt, &out, fail).ServeHTTP(rec, tollgatetest.Request(http.MethodGet, "/t", "sk-adapt", nil))
 			demotest.AssertEnvelope(t, rec.Result(), http.StatusConflict, apierrors.CodeConflict)
-			assert.Equal(t, tt.seenStatus, out.status)
+			assert.Equal(t, tt.seenStatus, out.Status)
 		})
 	}
 }
@@ -134,7 +110,7 @@ func TestAdaptReturnedError(t *testing.T) {
 func TestAdaptRefusal(t *testing.T) {
 	for _, a := range adapters {
 		t.Run(a.name, func(t *testing.T) {
-			var out seen
+			var out demotest.Seen
 			ran := false
 			rec := httptest.NewRecorder()
 			adaptedServer(a.adapt, &out, func(echo.Context) error { ran = true; return nil }).
@@ -147,7 +123,7 @@ func TestAdaptRefusal(t *testing.T) {
 }
 
 func TestAdaptRecoversEchoPanics(t *testing.T) {
-	var out seen
+	var out demotest.Seen
 	rec := httptest.NewRecorder()
 	adaptedServer(Adapt, &out, func(echo.Context) error { panic("boom") }).
 		ServeHTTP(rec, tollgatetest.Request(http.MethodGet, "/t", "sk-adapt", nil))
@@ -156,7 +132,7 @@ func TestAdaptRecoversEchoPanics(t *testing.T) {
 }
 
 func TestAdaptResponseController(t *testing.T) {
-	var out seen
+	var out demotest.Seen
 	var flushErr error
 	rec := httptest.NewRecorder()
 	adaptedServer(Adapt, &out, func(c echo.Context) error {
@@ -167,7 +143,7 @@ func TestAdaptResponseController(t *testing.T) {
 	assert.NoError(t, flushErr)
 	assert.True(t, rec.Flushed, "the flush reached the recorder")
 	assert.Equal(t, "first", rec.Body.String())
-	assert.Equal(t, http.StatusOK, out.status)
+	assert.Equal(t, http.StatusOK, out.Status)
 }
 
 func TestWriteErrorEchoErrors(t *testing.T) {
@@ -183,7 +159,7 @@ func TestWriteErrorEchoErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var out seen
+			var out demotest.Seen
 			rec := httptest.NewRecorder()
 			adaptedServer(Adapt, &out, func(echo.Context) error { return tt.err }).
 				ServeHTTP(rec, tollgatetest.Request(http.MethodGet, "/t", "sk-adapt", nil))

@@ -17,38 +17,14 @@ import (
 	"github.com/tollgate/tollgate/tollgatetest"
 )
 
-// seen is what a net/http layer above the adapter observed once gin's
-// handlers had returned.
-type seen struct {
-	status  int
-	written int64
-	usage   tollgate.Usage
-	source  tollgate.UsageSource
-}
-
-// observe is a net/http layer that sets a header before its next handler
-// and records what the State says of the response after it.
-func observe(out *seen) tollgate.Middleware {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w, r, st := tollgate.Begin(w, r)
-			st.ObserveUsage()
-			w.Header().Set("X-Layer", "net/http")
-			next.ServeHTTP(w, r)
-			out.status, out.written = st.Status(), st.BytesWritten()
-			out.usage, out.source = st.Usage()
-		})
-	}
-}
-
-func adaptedEngine(out *seen, handler gin.HandlerFunc) *gin.Engine {
+func adaptedEngine(out *demotest.Seen, handler gin.HandlerFunc) *gin.Engine {
 	r := gin.New()
 	r.Use(Adapt(tollgate.Chain(
 		tollgate.RequestID(),
 		apierrors.Recover(),
 		apierrors.WithDialect(apierrors.Meta),
 		auth.Middleware(tollgatetest.Keys("sk-adapt id=key_1 account=acme plan=pro")),
-		observe(out),
+		demotest.Observe(out),
 	).Then))
 	r.Use(func(c *gin.Context) { c.Header("X-Gin", "middleware"); c.Next() })
 	r.GET("/t", handler)
@@ -94,7 +70,7 @@ func TestAdaptPassesRequestAndWriter(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var out seen
+			var out demotest.Seen
 			rec := httptest.NewRecorder()
 			adaptedEngine(&out, tt.handler).ServeHTTP(rec, tollgatetest.Request(http.MethodGet, "/t", "sk-adapt", nil))
 
@@ -103,22 +79,22 @@ func TestAdaptPassesRequestAndWriter(t *testing.T) {
 			assert.True(t, tollgate.ValidRequestID(id), "X-Request-ID %q", id)
 			assert.Equal(t, "net/http", rec.Header().Get("X-Layer"), "a header set by a layer")
 			assert.Equal(t, "middleware", rec.Header().Get("X-Gin"), "a header set by gin below the adapter")
-			assert.Equal(t, tt.status, out.status, "the layer saw gin's status")
-			assert.Equal(t, int64(rec.Body.Len()), out.written, "the layer saw every byte")
+			assert.Equal(t, tt.status, out.Status, "the layer saw gin's status")
+			assert.Equal(t, int64(rec.Body.Len()), out.Written, "the layer saw every byte")
 			if rec.Body.Len() == 0 {
 				return
 			}
 			var got identity
 			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &got))
 			assert.Equal(t, identity{KeyID: "key_1", Account: "acme", RequestID: id}, got)
-			assert.Equal(t, tollgate.UsageObserved, out.source, "usage read from gin's body")
-			assert.Equal(t, tollgate.Usage{InputTokens: 7, OutputTokens: 3}, out.usage)
+			assert.Equal(t, tollgate.UsageObserved, out.Source, "usage read from gin's body")
+			assert.Equal(t, tollgate.Usage{InputTokens: 7, OutputTokens: 3}, out.Usage)
 		})
 	}
 }
 
 func TestAdaptRefusalAbortsGin(t *testing.T) {
-	var out seen
+	var out demotest.Seen
 	ran := false
 	rec := httptest.NewRecorder()
 	adaptedEngine(&out, func(c *gin.Context) { ran = true }).
@@ -129,7 +105,7 @@ func TestAdaptRefusalAbortsGin(t *testing.T) {
 }
 
 func TestAdaptRecoversGinPanics(t *testing.T) {
-	var out seen
+	var out demotest.Seen
 	rec := httptest.NewRecorder()
 	adaptedEngine(&out, func(c *gin.Context) { panic("boom") }).
 		ServeHTTP(rec, tollgatetest.Request(http.MethodGet, "/t", "sk-adapt", nil))
@@ -138,7 +114,7 @@ func TestAdaptRecoversGinPanics(t *testing.T) {
 }
 
 func TestAdaptResponseController(t *testing.T) {
-	var out seen
+	var out demotest.Seen
 	var flushErr error
 	rec := httptest.NewRecorder()
 	adaptedEngine(&out, func(c *gin.Context) {
@@ -149,7 +125,7 @@ func TestAdaptResponseController(t *testing.T) {
 	assert.NoError(t, flushErr)
 	assert.True(t, rec.Flushed, "the flush reached the recorder")
 	assert.Equal(t, "first", rec.Body.String())
-	assert.Equal(t, http.StatusOK, out.status)
+	assert.Equal(t, http.StatusOK, out.Status)
 }
 
 func TestAdaptRestoresContext(t *testing.T) {
