@@ -28,7 +28,7 @@ type ledgerShard struct {
 	receiptTTL time.Duration
 	accounts   map[string]*ledgerAccount
 	holds      expiryHeap
-	receipts   receiptQueue
+	receipts   receiptIndex
 	spare      []*openHold // closed holds, reused by Reserve
 }
 
@@ -62,25 +62,15 @@ func (s *ledgerShard) dropHold(a *ledgerAccount, id string, oh *openHold) {
 }
 
 type ledgerAccount struct {
-	balance  int64
-	held     int64
-	holds    map[string]*openHold
-	receipts map[string]closedHold
-	credits  map[string]int64
+	balance int64
+	held    int64
+	holds   map[string]*openHold
+	credits map[string]int64
 }
 
 type openHold struct {
 	timed
 	amount int64
-}
-
-// closedHold is a receipt: how a request ID was closed. A hold that
-// lapsed leaves an expired receipt, so that its ID stays reserved and a
-// late Settle still charges (and then replaces it with a settled one).
-type closedHold struct {
-	charged int64
-	expires int64
-	expired bool
 }
 
 var _ Ledger = (*MemoryLedger)(nil)
@@ -95,6 +85,7 @@ func NewMemoryLedger(opts ...MemoryOption) (*MemoryLedger, error) {
 	for i := range l.shards {
 		l.shards[i].accounts = make(map[string]*ledgerAccount)
 		l.shards[i].receiptTTL = cfg.receiptTTL
+		l.shards[i].receipts = newReceiptIndex()
 	}
 	return l, nil
 }
@@ -122,7 +113,7 @@ func (l *MemoryLedger) lock(account string, now int64) (*ledgerShard, *ledgerAcc
 func (s *ledgerShard) account(name string) *ledgerAccount {
 	a := s.accounts[name]
 	if a == nil {
-		a = &ledgerAccount{holds: make(map[string]*openHold), receipts: make(map[string]closedHold)}
+		a = &ledgerAccount{holds: make(map[string]*openHold)}
 		s.accounts[name] = a
 	}
 	return a
@@ -134,37 +125,18 @@ func (s *ledgerShard) sweep(now int64) {
 		account, id, at := h.account, h.id, h.at
 		a := s.accounts[account]
 		s.dropHold(a, id, a.holds[id])
-		s.remember(a, account, id, closedHold{expires: at + int64(s.receiptTTL), expired: true})
+		s.receipts.put(s.receipts.key(account, id), closedHold{expires: at + int64(s.receiptTTL), expired: true})
+		s.forgetIfEmpty(account, a)
 	}
-	for e, ok := s.receipts.popDue(now); ok; e, ok = s.receipts.popDue(now) {
-		if a := s.accounts[e.account]; a != nil {
-			if rc, ok := a.receipts[e.id]; ok && rc.expires == e.at {
-				delete(a.receipts, e.id)
-				s.forgetIfEmpty(e.account, a)
-			}
-		}
-	}
+	s.receipts.sweep(now)
 }
 
-// remember records a receipt and queues it for forgetting.
-func (s *ledgerShard) remember(a *ledgerAccount, account, id string, rc closedHold) {
-	a.receipts[id] = rc
-	s.receipts.push(timed{account: account, id: id, at: rc.expires})
-}
-
+// forgetIfEmpty drops an account that holds nothing: its receipts live
+// apart, keyed by account and request ID, so they outlive it.
 func (s *ledgerShard) forgetIfEmpty(name string, a *ledgerAccount) {
-	if a.balance == 0 && a.held == 0 && len(a.holds) == 0 && len(a.receipts) == 0 && len(a.credits) == 0 {
+	if a.balance == 0 && a.held == 0 && len(a.holds) == 0 && len(a.credits) == 0 {
 		delete(s.accounts, name)
 	}
-}
-
-// receipt returns the live receipt for id.
-func (a *ledgerAccount) receipt(id string, now int64) (closedHold, bool) {
-	if a == nil {
-		return closedHold{}, false
-	}
-	rc, ok := a.receipts[id]
-	return rc, ok && rc.expires > now
 }
 
 // Reserve implements Ledger.
@@ -178,7 +150,8 @@ func (l *MemoryLedger) Reserve(ctx context.Context, account string, amount int64
 	t := now.UnixNano()
 	s, a := l.lock(account, t)
 	defer s.mu.Unlock()
-	if err := checkReserve(a, account, amount, requestID, t); err != nil {
+	key := s.receipts.key(account, requestID)
+	if err := checkReserve(s, a, account, amount, requestID, key, t); err != nil {
 		return Hold{}, err
 	}
 	if a == nil {
@@ -193,16 +166,17 @@ func (l *MemoryLedger) Reserve(ctx context.Context, account string, amount int64
 }
 
 // checkReserve applies Reserve's refusals in their order of precedence.
-func checkReserve(a *ledgerAccount, account string, amount int64, id string, now int64) error {
+// An ID with an open hold or a live receipt is taken.
+func checkReserve(s *ledgerShard, a *ledgerAccount, account string, amount int64, id string, key receiptKey, now int64) error {
 	var balance, held int64
 	if a != nil {
 		if _, open := a.holds[id]; open {
 			return refuse(ErrDuplicateRequest, account)
 		}
-		if _, closed := a.receipt(id, now); closed {
-			return refuse(ErrDuplicateRequest, account)
-		}
 		balance, held = a.balance, a.held
+	}
+	if _, closed := s.receipts.get(key, now); closed {
+		return refuse(ErrDuplicateRequest, account)
 	}
 	switch available := balance - held; {
 	case balance < 0:
@@ -250,10 +224,15 @@ func (l *MemoryLedger) close(ctx context.Context, h Hold, charge int64, now time
 		oh = a.holds[h.RequestID]
 	}
 	// An open hold has no receipt (Reserve refuses an ID that has one), so
-	// only a closed one needs the receipts, much the larger map.
+	// only a closed one needs the receipts, much the larger index.
+	key := s.receipts.key(h.Account, h.RequestID)
 	if oh == nil {
-		if rc, ok := a.receipt(h.RequestID, t); ok && !rc.expired {
-			return Receipt{Amount: rc.charged, Balance: a.balance, Replayed: true}, nil
+		if rc, ok := s.receipts.get(key, t); ok && !rc.expired {
+			var balance int64
+			if a != nil {
+				balance = a.balance
+			}
+			return Receipt{Amount: rc.charged, Balance: balance, Replayed: true}, nil
 		}
 	}
 	if a == nil {
@@ -267,7 +246,8 @@ func (l *MemoryLedger) close(ctx context.Context, h Hold, charge int64, now time
 		s.dropHold(a, h.RequestID, oh)
 	}
 	a.balance = balance
-	s.remember(a, h.Account, h.RequestID, closedHold{charged: charge, expires: now.Add(l.cfg.receiptTTL).UnixNano()})
+	s.receipts.put(key, closedHold{charged: charge, expires: now.Add(l.cfg.receiptTTL).UnixNano()})
+	s.forgetIfEmpty(h.Account, a)
 	return Receipt{Amount: charge, Balance: balance}, nil
 }
 

@@ -64,6 +64,7 @@ func TestMemoryWindowStoreForgets(t *testing.T) {
 		assert.Empty(t, sh.accounts, "shard %d", i)
 		assert.Empty(t, sh.holds, "shard %d", i)
 		assert.Empty(t, sh.buckets, "shard %d", i)
+		assert.Zero(t, sh.receipts.len(), "shard %d", i)
 	}
 }
 
@@ -94,25 +95,6 @@ func TestExpiryHeap(t *testing.T) {
 	assert.True(t, slices.IsSorted(got))
 }
 
-func TestReceiptQueueCompacts(t *testing.T) {
-	var q receiptQueue
-	for i := range 100 {
-		q.push(timed{id: strconv.Itoa(i), at: int64(i)})
-		if i%3 == 0 {
-			_, ok := q.popDue(int64(i))
-			assert.True(t, ok)
-		}
-	}
-	assert.Equal(t, 100-34, q.len())
-	_, ok := q.popDue(-1)
-	assert.False(t, ok)
-	n := 0
-	for _, ok := q.popDue(1_000); ok; _, ok = q.popDue(1_000) {
-		n++
-	}
-	assert.Equal(t, 100-34, n)
-}
-
 func TestMulDivCeil(t *testing.T) {
 	_, err := mulDivCeil(1, 1, 1, 1, 1, 1, 0)
 	assert.ErrorIs(t, err, ErrInvalidArgument)
@@ -122,34 +104,6 @@ func TestMulDivCeil(t *testing.T) {
 	_, err = subChecked(minInt64, 1)
 	assert.ErrorIs(t, err, ErrOverflow)
 	assert.Equal(t, int64(minInt64), Funds{Balance: minInt64, Held: 1}.Available())
-}
-
-func TestReceiptQueueIsFIFOAcrossBlocks(t *testing.T) {
-	var q receiptQueue
-	const n = 3*receiptBlockLen + 5
-	next := 0
-	for i := range n {
-		q.push(timed{id: strconv.Itoa(i), at: int64(i)})
-		if i%2 == 1 { // drain at half the rate, across block boundaries
-			e, ok := q.popDue(int64(i))
-			require.True(t, ok)
-			assert.Equal(t, strconv.Itoa(next), e.id)
-			next++
-		}
-	}
-	assert.Equal(t, n-next, q.len())
-	for e, ok := q.popDue(n); ok; e, ok = q.popDue(n) {
-		assert.Equal(t, strconv.Itoa(next), e.id)
-		next++
-	}
-	assert.Equal(t, n, next)
-	assert.Zero(t, q.len())
-	assert.NotNil(t, q.spare, "a drained block is kept")
-	spare := q.spare
-	for i := range receiptBlockLen + 1 {
-		q.push(timed{at: int64(i)})
-	}
-	assert.Same(t, spare, q.head.link, "and reused")
 }
 
 // Closed holds are reused by later reservations, never while they are

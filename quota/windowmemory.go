@@ -25,13 +25,12 @@ type windowShard struct {
 	accounts   map[string]*windowAccount
 	holds      expiryHeap   // open holds by expiry
 	buckets    expiryHeap   // bucket ends, to prune idle accounts
-	receipts   receiptQueue // closed request IDs
+	receipts   receiptIndex // closed request IDs
 }
 
 type windowAccount struct {
-	series   map[string]*series
-	holds    map[string]*windowHoldRecord
-	receipts map[string]closedHold
+	series map[string]*series
+	holds  map[string]*windowHoldRecord
 }
 
 // series is one limit's usage for one account.
@@ -64,6 +63,7 @@ func NewMemoryWindowStore(opts ...MemoryOption) (*MemoryWindowStore, error) {
 	for i := range m.shards {
 		m.shards[i].accounts = make(map[string]*windowAccount)
 		m.shards[i].receiptTTL = cfg.receiptTTL
+		m.shards[i].receipts = newReceiptIndex()
 	}
 	return m, nil
 }
@@ -89,9 +89,8 @@ func (s *windowShard) account(name string) *windowAccount {
 	a := s.accounts[name]
 	if a == nil {
 		a = &windowAccount{
-			series:   make(map[string]*series),
-			holds:    make(map[string]*windowHoldRecord),
-			receipts: make(map[string]closedHold),
+			series: make(map[string]*series),
+			holds:  make(map[string]*windowHoldRecord),
 		}
 		s.accounts[name] = a
 	}
@@ -105,17 +104,10 @@ func (s *windowShard) sweep(now int64) {
 		s.holds.remove(h)
 		a := s.accounts[h.account]
 		a.unhold(h.id)
-		a.receipts[h.id] = closedHold{expires: h.at + int64(s.receiptTTL), expired: true}
-		s.receipts.push(timed{account: h.account, id: h.id, at: h.at + int64(s.receiptTTL)})
+		s.receipts.put(s.receipts.key(h.account, h.id), closedHold{expires: h.at + int64(s.receiptTTL), expired: true})
+		s.forgetIfIdle(h.account, a, now)
 	}
-	for e, ok := s.receipts.popDue(now); ok; e, ok = s.receipts.popDue(now) {
-		if a := s.accounts[e.account]; a != nil {
-			if rc, ok := a.receipts[e.id]; ok && rc.expires == e.at {
-				delete(a.receipts, e.id)
-				s.forgetIfIdle(e.account, a, now)
-			}
-		}
-	}
+	s.receipts.sweep(now)
 	for b := s.buckets.peek(); b != nil && b.at <= now; b = s.buckets.peek() {
 		s.buckets.remove(b)
 		if a := s.accounts[b.account]; a != nil {
@@ -125,7 +117,8 @@ func (s *windowShard) sweep(now int64) {
 }
 
 // forgetIfIdle prunes the account's lapsed buckets and drops the account
-// when nothing of it is left.
+// when nothing of it is left. Its receipts live apart, keyed by account
+// and request ID, so they outlive it.
 func (s *windowShard) forgetIfIdle(name string, a *windowAccount, now int64) {
 	for limit, se := range a.series {
 		se.settled(now)
@@ -133,7 +126,7 @@ func (s *windowShard) forgetIfIdle(name string, a *windowAccount, now int64) {
 			delete(a.series, limit)
 		}
 	}
-	if len(a.series) == 0 && len(a.holds) == 0 && len(a.receipts) == 0 {
+	if len(a.series) == 0 && len(a.holds) == 0 {
 		delete(s.accounts, name)
 	}
 }

@@ -21,9 +21,9 @@ func (m *MemoryWindowStore) Reserve(ctx context.Context, account string, limits 
 		if _, open := a.holds[requestID]; open {
 			return WindowHold{}, refuse(ErrDuplicateRequest, account)
 		}
-		if rc, ok := a.receipts[requestID]; ok && rc.expires > t {
-			return WindowHold{}, refuse(ErrDuplicateRequest, account)
-		}
+	}
+	if _, closed := s.receipts.get(s.receipts.key(account, requestID), t); closed {
+		return WindowHold{}, refuse(ErrDuplicateRequest, account)
 	}
 	usage, err := checkLimits(a, account, limits, amounts, t)
 	if err != nil {
@@ -94,14 +94,13 @@ func (m *MemoryWindowStore) close(ctx context.Context, h WindowHold, actual *Amo
 		return false, err
 	}
 	t := now.UnixNano()
-	s, a := m.lock(h.Account, t)
+	s, _ := m.lock(h.Account, t)
 	defer s.mu.Unlock()
-	if a != nil {
-		if rc, ok := a.receipts[h.RequestID]; ok && rc.expires > t && !rc.expired {
-			return true, nil
-		}
+	key := s.receipts.key(h.Account, h.RequestID)
+	if rc, ok := s.receipts.get(key, t); ok && !rc.expired {
+		return true, nil
 	}
-	a = s.account(h.Account)
+	a := s.account(h.Account)
 	if rec, ok := a.unhold(h.RequestID); ok {
 		s.holds.remove(&rec.timed)
 	}
@@ -116,9 +115,8 @@ func (m *MemoryWindowStore) close(ctx context.Context, h WindowHold, actual *Amo
 			}
 		}
 	}
-	expires := now.Add(m.cfg.receiptTTL).UnixNano()
-	a.receipts[h.RequestID] = closedHold{expires: expires}
-	s.receipts.push(timed{account: h.Account, id: h.RequestID, at: expires})
+	s.receipts.put(key, closedHold{expires: now.Add(m.cfg.receiptTTL).UnixNano()})
+	s.forgetIfIdle(h.Account, a, t)
 	return false, nil
 }
 

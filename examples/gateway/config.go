@@ -51,8 +51,8 @@ type Config struct {
 	Redis string `json:"redis"`
 	// ReceiptTTL is how long a settled request's ID is remembered, so that
 	// a replayed settlement or a reused request ID is recognised. Memory
-	// grows with requests per second × ReceiptTTL: about 300 bytes per
-	// request, so 1,000 requests/s for the default 15m is about 270 MB.
+	// grows with requests per second × ReceiptTTL: about 180 bytes of RSS
+	// per request, so 1,000 requests/s for the default 15m is about 160 MB.
 	ReceiptTTL Duration `json:"receipt_ttl"`
 	// Models prices each model; a model not listed is refused.
 	Models map[string]ModelConfig `json:"models"`

@@ -1,0 +1,182 @@
+package quota
+
+import (
+	"context"
+	"math/rand/v2"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The key tells pairs apart wherever the account ends and the ID begins,
+// and two indexes (two seeds) hash the same pair differently.
+func TestReceiptKey(t *testing.T) {
+	x, y := newReceiptIndex(), newReceiptIndex()
+	pairs := [][2]string{{"ab", "c"}, {"a", "bc"}, {"abc", ""}, {"", "abc"}, {"a\x00", "b"}, {"a", "\x00b"}}
+	seen := map[receiptKey][2]string{}
+	for _, p := range pairs {
+		k := x.key(p[0], p[1])
+		assert.Equal(t, k, x.key(p[0], p[1]), "stable")
+		assert.NotEqual(t, k, y.key(p[0], p[1]), "seeded per index")
+		assert.NotEqual(t, k[0], k[1], "two independent halves")
+		prev, dup := seen[k]
+		assert.False(t, dup, "%q collides with %q", p, prev)
+		seen[k] = p
+	}
+}
+
+// A receipt lapses at its expiry; one written again lives to its new
+// expiry.
+func TestReceiptIndexLapses(t *testing.T) {
+	x := newReceiptIndex()
+	a, b := x.key("acct", "a"), x.key("acct", "b")
+	x.put(a, closedHold{expires: 10, expired: true})
+	x.put(b, closedHold{charged: 2, expires: 10})
+	x.put(a, closedHold{charged: 3, expires: 20}) // settled after lapsing
+	rc, ok := x.get(a, 5)
+	require.True(t, ok)
+	assert.Equal(t, closedHold{charged: 3, expires: 20}, rc)
+	_, ok = x.get(b, 10)
+	assert.False(t, ok, "lapsed at its expiry, before any sweep")
+	assert.Equal(t, 2, x.len())
+
+	for range minReceiptSlots / receiptSweepStep {
+		x.sweep(10)
+	}
+	assert.Equal(t, 1, x.len())
+	_, ok = x.get(a, 19)
+	assert.True(t, ok, "the rewrite outlives the first expiry")
+	for range minReceiptSlots / receiptSweepStep {
+		x.sweep(20)
+	}
+	assert.Zero(t, x.len())
+}
+
+// The index answers as a map of the same receipts would, through growth,
+// sweeps with their backward shifts, and shrinking, while tables are
+// moved a few slots at a time. Keys are drawn from a small set with
+// few distinct low bits, so that probe runs are long and wrap around.
+func TestReceiptIndexMatchesMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	x := newReceiptIndex()
+	model := map[receiptKey]closedHold{}
+	keys := make([]receiptKey, 5000)
+	for i := range keys {
+		keys[i] = receiptKey{uint64(i+1)<<8 | uint64(rng.IntN(8)), rng.Uint64()}
+	}
+	now := int64(0)
+	grew, shrank := 0, 0
+	for op := range 200_000 {
+		k := keys[rng.IntN(len(keys))]
+		// Phases: fill up (long TTLs), then let everything lapse.
+		filling := op%50_000 < 30_000
+		switch r := rng.IntN(10); {
+		case r < 4 && filling:
+			rc := closedHold{charged: rng.Int64N(100), expires: now + 1 + rng.Int64N(5_000)}
+			if rng.IntN(4) == 0 {
+				rc.charged, rc.expired = 0, true
+			}
+			size := len(x.cur.tags)
+			x.put(k, rc)
+			if len(x.cur.tags) > size {
+				grew++
+			}
+			model[k] = rc
+		case r < 7:
+			size := len(x.cur.tags)
+			x.sweep(now)
+			if len(x.cur.tags) < size {
+				shrank++
+			}
+			for mk, rc := range model {
+				if rc.expires <= now && rng.IntN(64) == 0 {
+					delete(model, mk) // the model forgets lapsed ones at random too
+				}
+			}
+		default:
+			got, ok := x.get(k, now)
+			want, live := model[k]
+			live = live && want.expires > now
+			require.Equal(t, live, ok, "op %d", op)
+			if live {
+				require.Equal(t, want, got, "op %d", op)
+			}
+		}
+		now += int64(rng.IntN(3))
+	}
+	assert.Positive(t, grew)
+	assert.Positive(t, shrank)
+	t.Logf("grew %d times, shrank %d times; %d slots at the end", grew, shrank, len(x.cur.tags))
+}
+
+// A request ID stays taken for the receipt TTL after its account is
+// forgotten (a zero balance, nothing held), and a retried settlement is
+// still a replay.
+func TestReceiptOutlivesAccount(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := MustMemoryLedger(WithReceiptTTL(time.Minute))
+	h, err := l.Reserve(ctx, "free", 0, "r1", t0)
+	require.NoError(t, err)
+	_, err = l.Settle(ctx, h, 0, t0)
+	require.NoError(t, err)
+	s := &l.shards[shardOf("free", ledgerShards)]
+	assert.NotContains(t, s.accounts, "free", "nothing of the account is left but its receipt")
+
+	_, err = l.Reserve(ctx, "free", 0, "r1", t0.Add(time.Second))
+	assert.ErrorIs(t, err, ErrDuplicateRequest)
+	rc, err := l.Release(ctx, h, t0.Add(time.Second))
+	require.NoError(t, err)
+	assert.True(t, rc.Replayed)
+	_, err = l.Reserve(ctx, "other", 0, "r1", t0.Add(time.Second))
+	assert.NoError(t, err, "request IDs are per account")
+
+	_, err = l.Reserve(ctx, "free", 0, "r1", t0.Add(time.Minute))
+	assert.NoError(t, err, "free again once the receipt lapsed")
+}
+
+// Receipts hold no pointers and no request ID: an hour of traffic costs
+// the garbage collector nothing to scan, and nothing but the slots.
+func TestReceiptMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates 150,000 receipts")
+	}
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := MustMemoryLedger()
+	_, err := l.Credit(ctx, "acct", 1_000_000_000, "topup")
+	require.NoError(t, err)
+	const n = 150_000
+	before := heapInUse()
+	for i := range n {
+		id := "req_" + strconv.Itoa(i) + "_0123456789abcdef0123456789abcdef" // a 50-byte ID
+		h, err := l.Reserve(ctx, "acct", 1, id, t0)
+		require.NoError(t, err)
+		_, err = l.Settle(ctx, h, 1, t0)
+		require.NoError(t, err)
+	}
+	grown := heapInUse() - before
+	var slots int
+	for i := range l.shards {
+		slots += len(l.shards[i].receipts.cur.tags) + len(l.shards[i].receipts.old.tags)
+	}
+	perReceipt := float64(grown) / n
+	t.Logf("%.1f bytes per receipt, %d slots of 33 bytes", perReceipt, slots)
+	assert.Less(t, perReceipt, 64.0, "the table is 150,000 / 262,144 full")
+	assert.Less(t, grown, int64(slots*33)*11/10, "nothing but the slots")
+	f, err := l.Balance(ctx, "acct", t0)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1_000_000_000-n), f.Balance)
+	runtime.KeepAlive(l)
+}
+
+func heapInUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}
