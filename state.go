@@ -43,6 +43,14 @@ const (
 	// UsageReported means the handler reported it with ReportUsage; a
 	// reported usage wins over an observed one.
 	UsageReported
+	// UsagePartial means the usage was read from the response body but is
+	// provisional: the stream ended (or has not yet reached) the event
+	// with its final count. Anthropic's message_start reports the input
+	// and only the first output tokens; a stream cut before the closing
+	// message_delta leaves that. The input is exact, the output a lower
+	// bound: billing charges the output the MissingUsage policy says
+	// (quota.Partial), token limits keep at least the estimate.
+	UsagePartial
 )
 
 // State is the one mutable per-request record that tollgate's layers share.
@@ -160,11 +168,13 @@ func ReportUsage(ctx context.Context, u Usage) {
 	}
 }
 
-// SetUsage records u as the request's usage from source. An observed usage
-// never replaces a reported one.
+// SetUsage records u as the request's usage from source. A reported usage
+// is replaced only by another reported one; observed and partial usages
+// replace each other, the latest winning, as the response's running count
+// does.
 func (s *State) SetUsage(u Usage, source UsageSource) {
 	s.mu.Lock()
-	if source >= s.usageSource {
+	if source == UsageReported || s.usageSource != UsageReported {
 		s.usage, s.usageSource = u, source
 	}
 	s.mu.Unlock()
@@ -178,8 +188,8 @@ func (s *State) Usage() (Usage, UsageSource) {
 	sc := s.scanner
 	s.mu.Unlock()
 	if sc != nil {
-		if u, ok := sc.finish(); ok {
-			s.SetUsage(u, UsageObserved)
+		if u, src, ok := sc.finish(); ok {
+			s.SetUsage(u, src)
 		}
 	}
 	s.mu.Lock()

@@ -26,6 +26,10 @@ type usageScanner struct {
 	mode  uint8
 	found bool
 	usage Usage
+	// partial says the last usage read is provisional: Anthropic's
+	// message_start counts the input and only the first output tokens;
+	// the message_delta events after it carry the output so far.
+	partial bool
 
 	// SSE state: the current line and the current event's data.
 	line      []byte
@@ -66,8 +70,16 @@ func (s *usageScanner) write(h http.Header, p []byte, st *State) {
 		s.scanJSON(p)
 	}
 	if s.found && s.usage != before {
-		st.SetUsage(s.usage, UsageObserved)
+		st.SetUsage(s.usage, s.source())
 	}
+}
+
+// source is UsagePartial while the usage read is provisional.
+func (s *usageScanner) source() UsageSource {
+	if s.partial {
+		return UsagePartial
+	}
+	return UsageObserved
 }
 
 func scanMode(h http.Header) uint8 {
@@ -83,7 +95,7 @@ func scanMode(h http.Header) uint8 {
 // finish handles what the end of the body leaves pending: an SSE line
 // without its newline, an event without its blank line. The spec discards
 // such an event; the usage it carries is still what the request consumed.
-func (s *usageScanner) finish() (Usage, bool) {
+func (s *usageScanner) finish() (Usage, UsageSource, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.mode == modeSSE {
@@ -92,7 +104,7 @@ func (s *usageScanner) finish() (Usage, bool) {
 		}
 		s.dispatch()
 	}
-	return s.usage, s.found
+	return s.usage, s.source(), s.found
 }
 
 func (s *usageScanner) scanSSE(p []byte) {
@@ -171,10 +183,15 @@ func (s *usageScanner) dispatch() {
 	if json.Unmarshal(data, &ev) != nil {
 		return
 	}
-	for _, u := range []*wireUsage{ev.Usage, ev.UsageMetadata, messageUsage(ev.Message), messageUsage(ev.Response)} {
-		if u != nil {
-			s.merge(u.toUsage())
+	for _, u := range []*wireUsage{ev.Usage, ev.UsageMetadata, messageUsage(ev.Response)} {
+		if u != nil && s.merge(u.toUsage()) {
+			s.partial = false
 		}
+	}
+	// Anthropic's message_start: the input, and a provisional output
+	// count that the message_delta events replace.
+	if u := messageUsage(ev.Message); u != nil && s.merge(u.toUsage()) {
+		s.partial = true
 	}
 }
 
@@ -194,10 +211,10 @@ func messageUsage(m *usageHolder) *wireUsage {
 // merge folds one usage report into the total. Streams report cumulative
 // counts (Anthropic's message_start carries the input, message_delta the
 // output so far; Gemini repeats the totals in every chunk), so a non-zero
-// field replaces the one before.
-func (s *usageScanner) merge(u Usage) {
+// field replaces the one before. It reports whether u counted anything.
+func (s *usageScanner) merge(u Usage) bool {
 	if u.IsZero() {
-		return
+		return false
 	}
 	s.found = true
 	if u.InputTokens != 0 {
@@ -209,6 +226,7 @@ func (s *usageScanner) merge(u Usage) {
 	if u.CachedInputTokens != 0 {
 		s.usage.CachedInputTokens = u.CachedInputTokens
 	}
+	return true
 }
 
 func (s *usageScanner) scanJSON(p []byte) {

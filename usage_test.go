@@ -119,3 +119,33 @@ func TestUsageScannerFixes(t *testing.T) {
 		}
 	}
 }
+
+// Anthropic's message_start reports the input and a provisional output
+// count: until a message_delta replaces it, the usage is partial. A
+// reported usage outranks both; observed and partial replace each other.
+func TestUsagePartial(t *testing.T) {
+	start := "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":25,\"output_tokens\":1}}}\n\n"
+	delta := "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":15}}\n\n"
+	for _, n := range []int{1, 5, 1 << 20} {
+		u, src := observe("text/event-stream", start, n)
+		assert.Equal(t, tollgate.UsagePartial, src)
+		assert.Equal(t, tollgate.Usage{InputTokens: 25, OutputTokens: 1}, u)
+
+		u, src = observe("text/event-stream", start+delta, n)
+		assert.Equal(t, tollgate.UsageObserved, src)
+		assert.Equal(t, tollgate.Usage{InputTokens: 25, OutputTokens: 15}, u)
+	}
+
+	var st tollgate.State
+	st.SetUsage(tollgate.Usage{InputTokens: 1}, tollgate.UsagePartial)
+	st.SetUsage(tollgate.Usage{InputTokens: 2}, tollgate.UsageObserved)
+	u, src := st.Usage()
+	assert.Equal(t, tollgate.UsageObserved, src)
+	assert.Equal(t, int64(2), u.InputTokens)
+	st.SetUsage(tollgate.Usage{InputTokens: 3}, tollgate.UsageReported)
+	st.SetUsage(tollgate.Usage{InputTokens: 4}, tollgate.UsagePartial)
+	st.SetUsage(tollgate.Usage{InputTokens: 5}, tollgate.UsageObserved)
+	u, src = st.Usage()
+	assert.Equal(t, tollgate.UsageReported, src)
+	assert.Equal(t, int64(3), u.InputTokens)
+}

@@ -28,9 +28,15 @@ const (
 	// InputOnly: no usage was found; the input part of the estimate was
 	// charged (ChargeInput).
 	InputOnly
+	// Partial: the response's usage was provisional (tollgate.UsagePartial:
+	// a stream cut before its final count). The observed input was
+	// charged, and for output the larger of the observed count and what
+	// the MissingUsage policy charges: the estimate's output under
+	// ChargeEstimate, nothing more under ChargeInput.
+	Partial
 )
 
-var basisNames = [...]string{"released", "reported", "observed", "estimated", "input-only"}
+var basisNames = [...]string{"released", "reported", "observed", "estimated", "input-only", "partial"}
 
 // String returns the basis in lower case, for logs and metric labels.
 func (b Basis) String() string {
@@ -118,6 +124,11 @@ func (c *config) outcome(st *tollgate.State, res *reservation) Charge {
 		ch.Basis = Reported
 	case src == tollgate.UsageObserved:
 		ch.Basis = Observed
+	case src == tollgate.UsagePartial:
+		ch.Basis = Partial
+		if c.missing == ChargeEstimate {
+			u.OutputTokens = max(u.OutputTokens, res.est.Usage.OutputTokens)
+		}
 	case ch.Status == 0 || ch.Status >= 400:
 		ch.Basis = Released
 		return ch

@@ -186,3 +186,50 @@ func TestStreamDisconnectWithoutUsage(t *testing.T) {
 		})
 	}
 }
+
+// An Anthropic stream cut after message_start, before any message_delta:
+// the input it reported is exact, its output count (1) only provisional.
+// The request is charged the observed input and, for output, what the
+// MissingUsage policy says, never less than the count seen.
+func TestStreamCutBeforeFinalUsage(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		policy quota.MissingUsage
+		output int64
+	}{
+		{"charge estimate", quota.ChargeEstimate, 200}, // the request's max_tokens
+		{"charge input", quota.ChargeInput, 1},         // the provisional count
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			hs := newHarness(t)
+			hs.credit("acct", 1_000_000)
+			cl := &countingLedger{Ledger: hs.ledger}
+			hs.use = cl
+			done := make(chan struct{})
+			srv := httptest.NewServer(hs.handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				defer close(done)
+				w.Header().Set("Content-Type", "text/event-stream")
+				sseWrite(w, "message_start", `{"type":"message_start","message":{"id":"msg_1","usage":{"input_tokens":20,"output_tokens":1}}}`)
+				sseWrite(w, "content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"word "}}`)
+				<-r.Context().Done()
+			}), quota.WithMissingUsage(c.policy)))
+			defer srv.Close()
+			ctx, cancel := context.WithCancel(t.Context())
+			resp, br := streamRequest(t, ctx, srv, "acct")
+			assert.Contains(t, readData(t, br), "message_start")
+			readData(t, br)
+			cancel()
+			_ = resp.Body.Close()
+			<-done
+
+			ch := hs.waitCharge()
+			assert.Equal(t, quota.Partial, ch.Basis)
+			assert.Equal(t, "partial", ch.Basis.String())
+			assert.Equal(t, int64(20), ch.Usage.InputTokens)
+			assert.Equal(t, c.output, ch.Usage.OutputTokens)
+			assert.Equal(t, 20*10+c.output*30, ch.Cost)
+			assert.Equal(t, int64(1), cl.settles.Load(), "settled exactly once")
+			assert.Equal(t, quota.Funds{Balance: 1_000_000 - ch.Cost}, hs.funds("acct"))
+		})
+	}
+}

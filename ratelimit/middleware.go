@@ -350,12 +350,15 @@ func (l *limiter) denial(rq *request) Denial {
 // request's real usage and the estimate it was admitted on: more when it
 // used more (into debt if need be, so that the next requests wait until the
 // debt is repaid), a refund when it used less. Requests whose usage nobody
-// reported or observed keep their estimate.
+// reported or observed keep their estimate, and so do those whose usage
+// is partial (a stream cut before its final count) and below it: a partial
+// count is only a lower bound.
 func (l *limiter) settle(r *http.Request, st *tollgate.State, rq *request) {
 	u, source := st.Usage()
 	if source == tollgate.UsageUnknown {
 		return
 	}
+	partial := source == tollgate.UsagePartial
 	used := u.Tokens()
 	ctx := context.WithoutCancel(r.Context())
 	for j := range rq.n {
@@ -363,7 +366,7 @@ func (l *limiter) settle(r *http.Request, st *tollgate.State, rq *request) {
 			continue
 		}
 		c := rq.charges[j]
-		if c.Cost = used - c.Cost; c.Cost == 0 {
+		if c.Cost = used - c.Cost; c.Cost == 0 || partial && c.Cost < 0 {
 			continue
 		}
 		if _, err := l.store.Debit(ctx, c); err != nil {

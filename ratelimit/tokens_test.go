@@ -156,6 +156,32 @@ func TestTokenUsageObservedFromBody(t *testing.T) {
 	assert.Equal(t, int64(800), res.Remaining, "settled at the 200 tokens the body reported")
 }
 
+// TestTokenPartialUsage checks that a partial usage (a stream cut before
+// its final count) is a lower bound: below the estimate the estimate
+// stands, above it the excess is debited.
+func TestTokenPartialUsage(t *testing.T) {
+	partial := func(n int64) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			tollgate.StateFrom(r.Context()).SetUsage(tollgate.Usage{InputTokens: n}, tollgate.UsagePartial)
+			w.WriteHeader(http.StatusOK)
+		})
+	}
+	for _, c := range []struct {
+		used, remaining int64
+	}{
+		{30, 900},  // the estimate of 100 stands
+		{250, 750}, // 150 more than the estimate
+	} {
+		f := newFixture(t)
+		r := keyed("k")
+		r.Header.Set("X-Estimate", "100")
+		require.Equal(t, 200, doReq(f.handler(t, partial(c.used), tpmPolicies()), r).Code)
+		res, err := f.store.Take(context.Background(), ratelimit.Charge{Prefix: "tpm:", Key: "k", Limit: ratelimit.PerMinute(1000)})
+		require.NoError(t, err)
+		assert.Equal(t, c.remaining, res.Remaining, "partial usage %d", c.used)
+	}
+}
+
 // TestTokenSettleFailureIsReported checks that a Debit error after the
 // handler reaches the OnError hook.
 func TestTokenSettleFailureIsReported(t *testing.T) {
