@@ -108,15 +108,20 @@ func newReceiptIndex() receiptIndex {
 }
 
 // key hashes the pair, the account's length first so that no two pairs
-// write the same bytes.
+// hash the same bytes. Pairs that fit are laid out on the stack and hashed
+// in one call per seed; longer ones are streamed.
 func (x *receiptIndex) key(account, id string) receiptKey {
-	var n [8]byte
-	binary.LittleEndian.PutUint64(n[:], uint64(len(account)))
+	var buf [192]byte
+	if n := 8 + len(account) + len(id); n <= len(buf) {
+		binary.LittleEndian.PutUint64(buf[:], uint64(len(account)))
+		copy(buf[8+copy(buf[8:], account):], id)
+		return receiptKey{maphash.Bytes(x.seeds[0], buf[:n]), maphash.Bytes(x.seeds[1], buf[:n])}
+	}
 	var k receiptKey
 	for i := range k {
 		var h maphash.Hash
 		h.SetSeed(x.seeds[i])
-		_, _ = h.Write(n[:])
+		_, _ = h.Write(binary.LittleEndian.AppendUint64(buf[:0], uint64(len(account))))
 		_, _ = h.WriteString(account)
 		_, _ = h.WriteString(id)
 		k[i] = h.Sum64()

@@ -2,9 +2,12 @@ package quota
 
 import (
 	"context"
+	"encoding/binary"
+	"hash/maphash"
 	"math/rand/v2"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,11 +19,22 @@ import (
 // and two indexes (two seeds) hash the same pair differently.
 func TestReceiptKey(t *testing.T) {
 	x, y := newReceiptIndex(), newReceiptIndex()
-	pairs := [][2]string{{"ab", "c"}, {"a", "bc"}, {"abc", ""}, {"", "abc"}, {"a\x00", "b"}, {"a", "\x00b"}}
+	long := strings.Repeat("x", 200)
+	pairs := [][2]string{{"ab", "c"}, {"a", "bc"}, {"abc", ""}, {"", "abc"}, {"a\x00", "b"}, {"a", "\x00b"},
+		{long, "id"}, {long + "i", "d"}, {"acct", long}, {"acct" + long[:92], long[:92]}}
 	seen := map[receiptKey][2]string{}
 	for _, p := range pairs {
 		k := x.key(p[0], p[1])
 		assert.Equal(t, k, x.key(p[0], p[1]), "stable")
+		if 8+len(p[0])+len(p[1]) > 192 {
+			var h maphash.Hash // the streamed form hashes the same bytes
+			h.SetSeed(x.seeds[0])
+			_, _ = h.Write(binary.LittleEndian.AppendUint64(nil, uint64(len(p[0]))))
+			_, _ = h.WriteString(p[0] + p[1])
+			assert.Equal(t, h.Sum64(), k[0])
+		} else {
+			assert.Equal(t, maphash.Bytes(x.seeds[0], append(binary.LittleEndian.AppendUint64(nil, uint64(len(p[0]))), p[0]+p[1]...)), k[0])
+		}
 		assert.NotEqual(t, k, y.key(p[0], p[1]), "seeded per index")
 		assert.NotEqual(t, k[0], k[1], "two independent halves")
 		prev, dup := seen[k]
