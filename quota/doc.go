@@ -51,7 +51,10 @@
 // reserves the estimate, sets the remaining balance or quota headers
 // (HeaderBalanceRemaining and the HeaderQuota* names), runs the handler,
 // and settles the usage the handler reported with Report or that the
-// response carried, read while streaming without buffering. Refusals are
+// response carried, read while streaming without buffering. A stream cut
+// before its final count (Anthropic's message_start without the closing
+// message_delta) is charged as Partial: its exact input, and the output
+// the MissingUsage policy says, never less than the count seen. Refusals are
 // written through apierrors.Write in the request's dialect, each with its
 // own catalogue code. OnCharge, OnRefuse and OnError are the hooks for a
 // billing log and metrics.

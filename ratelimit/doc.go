@@ -45,7 +45,9 @@
 // returned, debit the difference between the real usage (read from the
 // request's tollgate.State: reported by the handler, or observed in its
 // JSON or SSE body) and the estimate, so that a burst of large prompts
-// runs the bucket into debt and the next requests wait for it.
+// runs the bucket into debt and the next requests wait for it. A partial
+// usage (a stream cut before its final count) is a lower bound: it can
+// add to the estimate, never refund it.
 //
 // Denials go through apierrors.Write, in the request's dialect: 429
 // rate_limit_exceeded, token_limit_exceeded, concurrent_limit_exceeded or
