@@ -11,30 +11,41 @@ import (
 // bounded by the settle timeout. It behaves as
 // context.WithTimeout(context.WithoutCancel(parent), timeout) does, but
 // costs no allocation of its own: it lives inside the request's
-// reservation, and it starts its timer only when someone asks for Done,
-// so a Ledger that only polls Err, as the memory ledger does, settles
-// without one. Its zero value is not usable; call init.
+// reservation, it starts its timer only when someone asks for Done, and
+// it makes its view of the parent's values only when someone asks for
+// one, so a Ledger that only polls Err, as the memory ledger does, settles
+// without either. Its zero value is not usable; call init.
 type settleContext struct {
 	parent   context.Context
 	deadline time.Time
 	mu       sync.Mutex
+	values   context.Context // context.WithoutCancel(parent), made by Value
 	done     chan struct{}
 	timer    *time.Timer
 	err      error
 }
 
-// init detaches c from parent and sets its deadline. The values come
-// through context.WithoutCancel (one small allocation), which hides the
-// parent's cancellation from context.Cause and from contexts derived from
-// this one the way the context package itself supports; a settlement must
-// never see the client's cancellation, or a charge could be lost.
+// init detaches c from parent and sets its deadline.
 func (c *settleContext) init(parent context.Context, deadline time.Time) {
-	c.parent = context.WithoutCancel(parent)
+	c.parent = parent
 	c.deadline = deadline
 }
 
-// Value returns the parent's values, never its cancellation.
-func (c *settleContext) Value(key any) any { return c.parent.Value(key) }
+// Value returns the parent's values, never its cancellation. They come
+// through context.WithoutCancel, made on the first call, which hides the
+// parent's cancellation from context.Cause and from contexts derived from
+// this one the way the context package itself supports (both find a
+// parent's cancellation through Value); a settlement must never see the
+// client's cancellation, or a charge could be lost.
+func (c *settleContext) Value(key any) any {
+	c.mu.Lock()
+	if c.values == nil {
+		c.values = context.WithoutCancel(c.parent)
+	}
+	values := c.values
+	c.mu.Unlock()
+	return values.Value(key)
+}
 
 // Deadline returns the settlement's deadline.
 func (c *settleContext) Deadline() (time.Time, bool) { return c.deadline, true }

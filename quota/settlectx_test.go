@@ -21,6 +21,7 @@ func TestSettleContext(t *testing.T) {
 	var c settleContext
 	c.init(parent, deadline)
 	cancelParent(errors.New("client left"))
+	assert.NoError(t, context.Cause(&c), "Cause, asked first, finds no cancellation through Value")
 
 	got, ok := c.Deadline()
 	assert.True(t, ok)
