@@ -85,7 +85,7 @@ func NewMemoryLedger(opts ...MemoryOption) (*MemoryLedger, error) {
 	for i := range l.shards {
 		l.shards[i].accounts = make(map[string]*ledgerAccount)
 		l.shards[i].receiptTTL = cfg.receiptTTL
-		l.shards[i].receipts = newReceiptIndex()
+		l.shards[i].receipts = newReceiptIndex(cfg.receiptTTL)
 	}
 	return l, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"hash/maphash"
 	"math"
+	"time"
 )
 
 // receiptIndex remembers how request IDs were closed, for the receipt TTL:
@@ -21,21 +22,28 @@ import (
 //     expiry queue retained every request ID's string.
 //   - Slots hold no pointers, so the garbage collector never scans them,
 //     and no receipt keeps its request ID's string alive: a receipt costs
-//     44 to 88 bytes (the table is 3/8 to 3/4 full), however long the ID,
-//     plus the old table's share while one is being moved.
-//   - A sweep cursor walks the table a few slots per operation and drops
-//     what lapsed, so there is no expiry queue and no goroutine; no sweep
-//     runs before the earliest receipt can have lapsed.
+//     44 to 88 bytes while traffic grows or holds (the table is 3/8 to 3/4
+//     full), however long the ID, plus the old table's share while one is
+//     being moved; a table emptying at 1/8 full halves.
+//   - A sweep cursor walks the table and drops what lapsed, so there is
+//     no expiry queue and no goroutine. Each operation sweeps a few slots
+//     and, after a quiet spell, its share of the time since the last one:
+//     at least a whole pass per receipt TTL however few operations come,
+//     so memory comes back when traffic falls. No sweep runs before the
+//     earliest receipt can have lapsed.
 //   - The table doubles at 3/4 full and halves below 1/8, moving the old
-//     table's slots a few per operation, so no operation pays for copying
-//     the whole table: a shard stays responsive while it grows.
+//     table's slots a few per operation (as many as the sweep's share when
+//     that is more), so no operation pays for copying the whole table: a
+//     shard stays responsive while it grows.
 //
 // Two keys collide with probability 2⁻¹²⁸ per pair; the seeds are random
 // per index, so no client can aim for a collision.
 type receiptIndex struct {
 	seeds  [2]maphash.Seed
+	ttl    int64 // the receipt TTL, in nanoseconds: a whole pass per ttl
 	cur    receiptTable
-	cursor int // the sweep's next slot in cur
+	cursor int   // the sweep's next slot in cur
+	last   int64 // when the last sweep ran
 
 	// old is the table being moved into cur, from oldPos on; empty when
 	// none is.
@@ -91,16 +99,22 @@ func newReceiptTable(size int) receiptTable {
 
 const (
 	minReceiptSlots = 64 // a power of two
-	// Each operation moves this many slots of an old table and sweeps
-	// this many of the current one. Moving 16 per operation empties an
-	// old table before the new one, twice its size, can fill.
+	// Each operation moves at least this many slots of an old table and
+	// sweeps at least this many of the current one. Moving 16 per
+	// operation empties an old table before the new one, twice its size,
+	// can fill.
 	receiptMoveStep  = 16
 	receiptSweepStep = 8
+	// receiptSweepMax bounds what one operation sweeps for the time that
+	// passed since the last: about 20 µs of work under the shard's lock.
+	receiptSweepMax = 16 << 10
 )
 
-func newReceiptIndex() receiptIndex {
+// newReceiptIndex returns an empty index for receipts that live ttl.
+func newReceiptIndex(ttl time.Duration) receiptIndex {
 	return receiptIndex{
 		seeds:   [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+		ttl:     max(int64(ttl), 1),
 		cur:     newReceiptTable(minReceiptSlots),
 		due:     math.MaxInt64,
 		passDue: math.MaxInt64,
@@ -202,7 +216,7 @@ func (x *receiptIndex) get(k receiptKey, now int64) (closedHold, bool) {
 
 // put records rc under k, replacing any receipt k had.
 func (x *receiptIndex) put(k receiptKey, rc closedHold) {
-	x.move()
+	x.move(receiptMoveStep)
 	if x.old.tags == nil && (x.cur.n+1)*4 > len(x.cur.tags)*3 {
 		x.resize(2 * len(x.cur.tags))
 	}
@@ -225,13 +239,13 @@ func (x *receiptIndex) resize(size int) {
 	x.cur, x.cursor, x.passDue = newReceiptTable(size), 0, math.MaxInt64
 }
 
-// move moves the next slots of the old table, if any, into cur. A receipt
-// already in cur was written since, so it is newer and stays.
-func (x *receiptIndex) move() {
+// move moves the next n slots of the old table, if any, into cur. A
+// receipt already in cur was written since, so it is newer and stays.
+func (x *receiptIndex) move(n int) {
 	if x.old.tags == nil {
 		return
 	}
-	end := min(x.oldPos+receiptMoveStep, len(x.old.tags))
+	end := min(x.oldPos+n, len(x.old.tags))
 	for i := x.oldPos; i < end; i++ {
 		if x.old.tags[i] != 0 {
 			s := &x.old.slots[i]
@@ -247,15 +261,26 @@ func (x *receiptIndex) move() {
 
 // sweep moves part of the old table, if any, forgets the receipts that
 // lapsed by now among the next slots of the current one, and starts
-// shrinking a table that is less than 1/8 full.
+// shrinking a table that is less than 1/8 full. It sweeps
+// receiptSweepStep slots, plus the table's share of the time since the
+// last sweep (a whole table per TTL), up to receiptSweepMax.
 func (x *receiptIndex) sweep(now int64) {
-	x.move()
+	n := receiptSweepStep
+	if now > x.last && x.last != 0 {
+		share := float64(len(x.cur.tags)) * float64(now-x.last) / float64(x.ttl)
+		n += int(min(share, receiptSweepMax))
+	}
+	x.last = max(x.last, now)
+	x.move(max(n, receiptMoveStep))
+	t := &x.cur
+	if x.old.tags == nil && len(t.tags) > minReceiptSlots && t.n*8 < len(t.tags) {
+		x.resize(len(t.tags) / 2)
+	}
 	if now < x.due {
 		return
 	}
-	t := &x.cur
 	mask := len(t.tags) - 1
-	for range receiptSweepStep {
+	for range n {
 		i := x.cursor
 		if t.tags[i] != 0 {
 			e := t.slots[i].expires
@@ -270,11 +295,9 @@ func (x *receiptIndex) sweep(now int64) {
 			x.due, x.passDue = x.passDue, math.MaxInt64
 		}
 	}
-	if x.old.tags == nil && len(t.tags) > minReceiptSlots && t.n*8 < len(t.tags) {
-		x.resize(len(t.tags) / 2)
-	}
 }
 
 // len returns the number of receipts kept, lapsed ones not yet swept
-// included.
+// included; during a resize, a receipt written again since the resize
+// began counts in both tables.
 func (x *receiptIndex) len() int { return x.cur.n + x.old.n }

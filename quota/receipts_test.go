@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"hash/maphash"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"strconv"
@@ -18,7 +19,7 @@ import (
 // The key tells pairs apart wherever the account ends and the ID begins,
 // and two indexes (two seeds) hash the same pair differently.
 func TestReceiptKey(t *testing.T) {
-	x, y := newReceiptIndex(), newReceiptIndex()
+	x, y := newReceiptIndex(time.Hour), newReceiptIndex(time.Hour)
 	long := strings.Repeat("x", 200)
 	pairs := [][2]string{{"ab", "c"}, {"a", "bc"}, {"abc", ""}, {"", "abc"}, {"a\x00", "b"}, {"a", "\x00b"},
 		{long, "id"}, {long + "i", "d"}, {"acct", long}, {"acct" + long[:92], long[:92]}}
@@ -46,7 +47,7 @@ func TestReceiptKey(t *testing.T) {
 // A receipt lapses at its expiry; one written again lives to its new
 // expiry.
 func TestReceiptIndexLapses(t *testing.T) {
-	x := newReceiptIndex()
+	x := newReceiptIndex(time.Hour)
 	a, b := x.key("acct", "a"), x.key("acct", "b")
 	x.put(a, closedHold{expires: 10, expired: true})
 	x.put(b, closedHold{charged: 2, expires: 10})
@@ -76,7 +77,7 @@ func TestReceiptIndexLapses(t *testing.T) {
 // few distinct low bits, so that probe runs are long and wrap around.
 func TestReceiptIndexMatchesMap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	x := newReceiptIndex()
+	x := newReceiptIndex(time.Hour)
 	model := map[receiptKey]closedHold{}
 	keys := make([]receiptKey, 5000)
 	for i := range keys {
@@ -121,10 +122,65 @@ func TestReceiptIndexMatchesMap(t *testing.T) {
 			}
 		}
 		now += int64(rng.IntN(3))
+		if op%97 == 0 {
+			checkReceiptIndex(t, &x)
+		}
 	}
 	assert.Positive(t, grew)
 	assert.Positive(t, shrank)
 	t.Logf("grew %d times, shrank %d times; %d slots at the end", grew, shrank, len(x.cur.tags))
+}
+
+// checkReceiptIndex checks the index's invariants: every receipt in the
+// current table is where a lookup finds it, the counts are right, and due
+// is no later than the earliest expiry of any receipt not yet swept.
+func checkReceiptIndex(t *testing.T, x *receiptIndex) {
+	t.Helper()
+	earliest, n := int64(math.MaxInt64), 0
+	for i, tag := range x.cur.tags {
+		if tag == 0 {
+			continue
+		}
+		n++
+		s := x.cur.slots[i]
+		require.Equal(t, s.key.tag(), tag)
+		require.Equal(t, i, x.cur.find(s.key), "slot %d is where a lookup looks", i)
+		earliest = min(earliest, s.expires)
+	}
+	require.Equal(t, n, x.cur.n)
+	for i := x.oldPos; i < len(x.old.tags); i++ {
+		if x.old.tags[i] != 0 {
+			earliest = min(earliest, x.old.slots[i].expires)
+		}
+	}
+	require.LessOrEqual(t, x.due, earliest, "due is a lower bound")
+}
+
+// When traffic falls, the table still drains: an operation sweeps its
+// share of the time since the last, so a few operations a TTL apart
+// forget a large table's lapsed receipts and shrink it back.
+func TestReceiptIndexDrainsWhenTrafficFalls(t *testing.T) {
+	const ttl = 1_000
+	x := newReceiptIndex(ttl)
+	const n = 100_000
+	for i := range n {
+		x.put(receiptKey{uint64(i)*0x9e3779b97f4a7c15 + 1, uint64(i)}, closedHold{charged: 1, expires: ttl})
+		if i%4 == 0 {
+			x.sweep(1) // a steady stream of requests, all at once
+		}
+	}
+	assert.Equal(t, n, x.len())
+	big := len(x.cur.tags)
+	ops := 0
+	for now := int64(2 * ttl); x.len() > 0 || len(x.cur.tags) > minReceiptSlots || x.old.tags != nil; now += ttl {
+		x.sweep(now) // one request per TTL
+		ops++
+		require.Less(t, ops, 200, "drained within 200 operations")
+		if ops%8 == 0 {
+			checkReceiptIndex(t, &x)
+		}
+	}
+	t.Logf("%d slots emptied and shrunk to %d in %d operations a TTL apart", big, len(x.cur.tags), ops)
 }
 
 // A request ID stays taken for the receipt TTL after its account is
@@ -150,6 +206,28 @@ func TestReceiptOutlivesAccount(t *testing.T) {
 	assert.NoError(t, err, "request IDs are per account")
 
 	_, err = l.Reserve(ctx, "free", 0, "r1", t0.Add(time.Minute))
+	assert.NoError(t, err, "free again once the receipt lapsed")
+}
+
+// The window store's receipts outlive its accounts too.
+func TestWindowReceiptOutlivesAccount(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	m := MustMemoryWindowStore(WithReceiptTTL(time.Minute))
+	limits := []Limit{{Name: "h", Window: Rolling(time.Hour), Unit: Requests, Max: 10}}
+	h, err := m.Reserve(ctx, "sub", limits, Amounts{Requests: 1}, "r1", t0)
+	require.NoError(t, err)
+	_, err = m.Release(ctx, h, t0)
+	require.NoError(t, err)
+	s := &m.shards[shardOf("sub", ledgerShards)]
+	assert.NotContains(t, s.accounts, "sub", "released, nothing counted: only the receipt is left")
+
+	_, err = m.Reserve(ctx, "sub", limits, Amounts{Requests: 1}, "r1", t0.Add(time.Second))
+	assert.ErrorIs(t, err, ErrDuplicateRequest)
+	replayed, err := m.Release(ctx, h, t0.Add(time.Second))
+	require.NoError(t, err)
+	assert.True(t, replayed)
+	_, err = m.Reserve(ctx, "sub", limits, Amounts{Requests: 1}, "r1", t0.Add(time.Minute))
 	assert.NoError(t, err, "free again once the receipt lapsed")
 }
 

@@ -63,7 +63,7 @@ func NewMemoryWindowStore(opts ...MemoryOption) (*MemoryWindowStore, error) {
 	for i := range m.shards {
 		m.shards[i].accounts = make(map[string]*windowAccount)
 		m.shards[i].receiptTTL = cfg.receiptTTL
-		m.shards[i].receipts = newReceiptIndex()
+		m.shards[i].receipts = newReceiptIndex(cfg.receiptTTL)
 	}
 	return m, nil
 }
