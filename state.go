@@ -30,7 +30,8 @@ func (u Usage) Tokens() int64 { return u.InputTokens + u.OutputTokens }
 // IsZero reports whether u records nothing.
 func (u Usage) IsZero() bool { return u == Usage{} }
 
-// UsageSource says where a request's Usage came from.
+// UsageSource says where a request's Usage came from. Its values are not
+// ordered by precedence (UsagePartial came last): compare them with ==.
 type UsageSource uint8
 
 const (
@@ -47,9 +48,11 @@ const (
 	// provisional: the stream ended (or has not yet reached) the event
 	// with its final count. Anthropic's message_start reports the input
 	// and only the first output tokens; a stream cut before the closing
-	// message_delta leaves that. The input is exact, the output a lower
-	// bound: billing charges the output the MissingUsage policy says
-	// (quota.Partial), token limits keep at least the estimate.
+	// message_delta leaves that, and a Gemini stream cut before its chunk
+	// with a finishReason leaves the counts so far. The input is exact,
+	// the output a lower bound: billing charges the output the
+	// MissingUsage policy says (quota.Partial), token limits keep at least
+	// the estimate.
 	UsagePartial
 )
 
@@ -171,10 +174,13 @@ func ReportUsage(ctx context.Context, u Usage) {
 // SetUsage records u as the request's usage from source. A reported usage
 // is replaced only by another reported one; observed and partial usages
 // replace each other, the latest winning, as the response's running count
-// does.
+// does; UsageUnknown replaces nothing but another unknown.
 func (s *State) SetUsage(u Usage, source UsageSource) {
 	s.mu.Lock()
-	if source == UsageReported || s.usageSource != UsageReported {
+	switch {
+	case source == UsageReported,
+		source == UsageUnknown && s.usageSource == UsageUnknown,
+		source != UsageUnknown && s.usageSource != UsageReported:
 		s.usage, s.usageSource = u, source
 	}
 	s.mu.Unlock()

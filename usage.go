@@ -27,8 +27,9 @@ type usageScanner struct {
 	found bool
 	usage Usage
 	// partial says the last usage read is provisional: Anthropic's
-	// message_start counts the input and only the first output tokens;
-	// the message_delta events after it carry the output so far.
+	// message_start counts the input and only the first output tokens
+	// (the message_delta events after it carry the output so far), and a
+	// Gemini chunk without a finishReason counts the output so far.
 	partial bool
 
 	// SSE state: the current line and the current event's data.
@@ -62,15 +63,15 @@ func (s *usageScanner) write(h http.Header, p []byte, st *State) {
 	if s.mode == 0 {
 		s.mode = scanMode(h)
 	}
-	before := s.usage
+	before, beforeSrc := s.usage, s.source()
 	switch s.mode {
 	case modeSSE:
 		s.scanSSE(p)
 	case modeJSON:
 		s.scanJSON(p)
 	}
-	if s.found && s.usage != before {
-		st.SetUsage(s.usage, s.source())
+	if src := s.source(); s.found && (s.usage != before || src != beforeSrc) {
+		st.SetUsage(s.usage, src)
 	}
 }
 
@@ -179,13 +180,26 @@ func (s *usageScanner) dispatch() {
 		UsageMetadata *wireUsage   `json:"usageMetadata"`
 		Message       *usageHolder `json:"message"`
 		Response      *usageHolder `json:"response"`
+		Candidates    []struct {
+			FinishReason string `json:"finishReason"`
+		} `json:"candidates"`
 	}
 	if json.Unmarshal(data, &ev) != nil {
 		return
 	}
-	for _, u := range []*wireUsage{ev.Usage, ev.UsageMetadata, messageUsage(ev.Response)} {
+	for _, u := range []*wireUsage{ev.Usage, messageUsage(ev.Response)} {
 		if u != nil && s.merge(u.toUsage()) {
 			s.partial = false
+		}
+	}
+	// Gemini repeats the counts so far in every chunk; the last one, with
+	// its finishReason, has the final ones.
+	if ev.UsageMetadata != nil && s.merge(ev.UsageMetadata.toUsage()) {
+		s.partial = true
+		for _, c := range ev.Candidates {
+			if c.FinishReason != "" {
+				s.partial = false
+			}
 		}
 	}
 	// Anthropic's message_start: the input, and a provisional output

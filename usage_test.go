@@ -1,6 +1,7 @@
 package tollgate_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -136,10 +137,32 @@ func TestUsagePartial(t *testing.T) {
 		assert.Equal(t, tollgate.Usage{InputTokens: 25, OutputTokens: 15}, u)
 	}
 
+	// A one-token answer: message_delta repeats message_start's count.
+	u, src := observe("text/event-stream", start+strings.Replace(delta, "15", "1", 1), 7)
+	assert.Equal(t, tollgate.UsageObserved, src)
+	assert.Equal(t, tollgate.Usage{InputTokens: 25, OutputTokens: 1}, u)
+
+	// Gemini's chunks carry the counts so far; the one with a
+	// finishReason carries the final ones.
+	gemini := func(out int, finish string) string {
+		return fmt.Sprintf("data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"x\"}]}%s}],\"usageMetadata\":{\"promptTokenCount\":9,\"candidatesTokenCount\":%d}}\n\n", finish, out)
+	}
+	u, src = observe("text/event-stream", gemini(3, "")+gemini(6, ""), 5)
+	assert.Equal(t, tollgate.UsagePartial, src, "cut before the finishReason")
+	assert.Equal(t, tollgate.Usage{InputTokens: 9, OutputTokens: 6}, u)
+	u, src = observe("text/event-stream", gemini(3, "")+gemini(8, `,"finishReason":"STOP"`), 5)
+	assert.Equal(t, tollgate.UsageObserved, src)
+	assert.Equal(t, tollgate.Usage{InputTokens: 9, OutputTokens: 8}, u)
+
 	var st tollgate.State
+	st.SetUsage(tollgate.Usage{InputTokens: 9}, tollgate.UsageUnknown)
 	st.SetUsage(tollgate.Usage{InputTokens: 1}, tollgate.UsagePartial)
+	st.SetUsage(tollgate.Usage{InputTokens: 7}, tollgate.UsageUnknown)
+	u, src = st.Usage()
+	assert.Equal(t, tollgate.UsagePartial, src, "an unknown usage replaces no known one")
+	assert.Equal(t, int64(1), u.InputTokens)
 	st.SetUsage(tollgate.Usage{InputTokens: 2}, tollgate.UsageObserved)
-	u, src := st.Usage()
+	u, src = st.Usage()
 	assert.Equal(t, tollgate.UsageObserved, src)
 	assert.Equal(t, int64(2), u.InputTokens)
 	st.SetUsage(tollgate.Usage{InputTokens: 3}, tollgate.UsageReported)

@@ -53,7 +53,8 @@
 // and settles the usage the handler reported with Report or that the
 // response carried, read while streaming without buffering. A stream cut
 // before its final count (Anthropic's message_start without the closing
-// message_delta) is charged as Partial: its exact input, and the output
+// message_delta, Gemini's chunks without the one with a finishReason) is
+// charged as Partial: its exact input, and the output
 // the MissingUsage policy says, never less than the count seen. Refusals are
 // written through apierrors.Write in the request's dialect, each with its
 // own catalogue code. OnCharge, OnRefuse and OnError are the hooks for a

@@ -25,7 +25,8 @@ type settleContext struct {
 	err      error
 }
 
-// init detaches c from parent and sets its deadline.
+// init records the parent, whose values (never its cancellation) the
+// settlement sees, and sets the deadline.
 func (c *settleContext) init(parent context.Context, deadline time.Time) {
 	c.parent = parent
 	c.deadline = deadline
