@@ -155,8 +155,8 @@ func liveHeap() uint64 {
 //
 // The in-memory ledger remembers every settled request ID for its receipt
 // TTL (an hour by default), so its memory grows with the request rate
-// until the first receipts lapse: at saturation, about 200 bytes per
-// request for an hour. The test shortens the TTL to a quarter of the run
+// until the first receipts lapse: at saturation, about 75 bytes of live
+// heap per request for an hour (docs/reliability.md). The test shortens the TTL to a quarter of the run
 // so that the plateau is reached and measured.
 func TestLoad(t *testing.T) {
 	if testing.Short() {
