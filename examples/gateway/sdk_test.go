@@ -96,6 +96,7 @@ func TestOpenAISDKStreamsThroughKeepAlives(t *testing.T) {
 	params := hello
 	params.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
 	stream := client.Chat.Completions.NewStreaming(context.Background(), params)
+	defer func() { _ = stream.Close() }()
 	var text strings.Builder
 	var usage openai.CompletionUsage
 	for stream.Next() {
