@@ -4,12 +4,8 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-
-	apierrors "github.com/tollgate/tollgate/errors"
 	"github.com/tollgate/tollgate/examples/internal/demo"
 	"github.com/tollgate/tollgate/examples/internal/demo/demotest"
-	"github.com/tollgate/tollgate/tollgatetest"
 )
 
 func TestRouter(t *testing.T) {
@@ -17,28 +13,7 @@ func TestRouter(t *testing.T) {
 }
 
 func TestRouterErrors(t *testing.T) {
-	tests := []struct {
-		name   string
-		method string
-		path   string
-		key    string
-		status int
-		code   apierrors.Code
-	}{
-		{"unknown route", http.MethodGet, "/v1/nowhere", demo.Key, http.StatusNotFound, apierrors.CodeEndpointNotFound},
-		{"wrong method", http.MethodGet, "/v1/chat/completions", demo.Key, http.StatusMethodNotAllowed, apierrors.CodeMethodNotAllowed},
-		{"unknown route without a key", http.MethodGet, "/v1/nowhere", "", http.StatusUnauthorized, apierrors.CodeMissingAPIKey},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			env := demotest.NewEnv(t, func(d *demo.Demo) http.Handler { return newRouter(d) }, demo.Options{})
-			resp := env.Do(tollgatetest.Request(tt.method, tt.path, tt.key, nil))
-			demotest.AssertEnvelope(t, resp, tt.status, tt.code)
-			if tt.key != "" {
-				assert.NotEmpty(t, resp.Header.Get("X-RateLimit-Limit"), "chi runs Use middleware before routing")
-			}
-		})
-	}
+	demotest.RouterErrors(t, func(d *demo.Demo) http.Handler { return newRouter(d) }, "chi runs Use middleware before routing")
 }
 
 func BenchmarkRouter(b *testing.B) {
