@@ -154,6 +154,84 @@ func checkReceiptIndex(t *testing.T, x *receiptIndex) {
 		}
 	}
 	require.LessOrEqual(t, x.due, earliest, "due is a lower bound")
+
+	require.Less(t, x.pendN, receiptPending, "a full buffer is flushed")
+	var bits [4]uint64
+	seen := map[receiptKey]bool{}
+	for _, s := range x.pend[:x.pendN] {
+		require.False(t, seen[s.key], "no key twice in the pending buffer")
+		seen[s.key] = true
+		w, bit := pendBit(s.key)
+		bits[w] |= bit
+		require.LessOrEqual(t, x.pendDue, s.expires, "pendDue is a lower bound")
+	}
+	for w := range bits {
+		require.Equal(t, bits[w], x.pendBits[w]&bits[w], "the filter has every pending key's bit")
+	}
+}
+
+// A receipt is found while it waits in the pending buffer, a rewrite
+// replaces it there, and a pending receipt wins over an older one for its
+// key in the table, before and after the buffer is flushed.
+func TestReceiptPendingBuffer(t *testing.T) {
+	x := newReceiptIndex(time.Hour)
+	a := x.key("acct", "a")
+	x.put(a, closedHold{charged: 1, expires: 100})
+	assert.Equal(t, 1, x.pendN)
+	assert.Zero(t, x.cur.n, "not in the table yet")
+	rc, ok := x.get(a, 0)
+	require.True(t, ok)
+	assert.Equal(t, closedHold{charged: 1, expires: 100}, rc)
+
+	x.put(a, closedHold{expires: 50, expired: true})
+	assert.Equal(t, 1, x.pendN, "replaced in place")
+	rc, ok = x.get(a, 0)
+	require.True(t, ok)
+	assert.Equal(t, closedHold{expires: 50, expired: true}, rc)
+
+	for i := range receiptPending - 1 { // fills the buffer: a is written to the table
+		x.put(x.key("acct", strconv.Itoa(i)), closedHold{charged: int64(i), expires: 100})
+	}
+	assert.Zero(t, x.pendN)
+	assert.Equal(t, receiptPending, x.cur.n)
+	checkReceiptIndex(t, &x)
+
+	x.put(a, closedHold{charged: 7, expires: 200}) // settled after lapsing
+	assert.Equal(t, receiptPending+1, x.len(), "the table's older receipt counts too")
+	rc, ok = x.get(a, 150)
+	require.True(t, ok, "the pending receipt wins over the table's")
+	assert.Equal(t, closedHold{charged: 7, expires: 200}, rc)
+	x.flush()
+	assert.Equal(t, receiptPending, x.len())
+	rc, ok = x.get(a, 150)
+	require.True(t, ok, "and replaces it when flushed")
+	assert.Equal(t, closedHold{charged: 7, expires: 200}, rc)
+	for i := range receiptPending - 1 {
+		rc, ok := x.get(x.key("acct", strconv.Itoa(i)), 0)
+		require.True(t, ok)
+		assert.Equal(t, int64(i), rc.charged)
+	}
+	_, ok = x.get(x.key("acct", "b"), 0)
+	assert.False(t, ok)
+	checkReceiptIndex(t, &x)
+}
+
+// A pending receipt that can have lapsed is flushed by the next sweep, so
+// sweeps forget it when no more receipts come to fill the buffer.
+func TestReceiptPendingFlushedWhenDue(t *testing.T) {
+	x := newReceiptIndex(time.Hour)
+	x.put(x.key("acct", "a"), closedHold{charged: 1, expires: 10})
+	x.put(x.key("acct", "b"), closedHold{charged: 1, expires: 20})
+	x.sweep(9)
+	assert.Equal(t, 2, x.pendN, "nothing pending can have lapsed yet")
+	x.sweep(10)
+	assert.Zero(t, x.pendN)
+	assert.Equal(t, 2, x.cur.n)
+	for range minReceiptSlots / receiptSweepStep {
+		x.sweep(10)
+	}
+	assert.Equal(t, 1, x.len(), "a lapsed and was forgotten")
+	checkReceiptIndex(t, &x)
 }
 
 // When traffic falls, the table still drains: an operation sweeps its
