@@ -100,8 +100,10 @@ func TestTakeAllManyCharges(t *testing.T) {
 func TestOddIntervals(t *testing.T) {
 	c := sharedClient(t)
 	s := newStore(t, c)
-	lim := ratelimit.PerSecond(3) // 333,333,333 ns
-	for i := range 3 {
+	// 8,571,428,571 ns. A minute's window, not a second's: on Redis's real
+	// clock, a token comes back only if the takes below span an interval.
+	lim := ratelimit.PerMinute(7)
+	for i := range lim.Burst {
 		r, err := s.Buckets().Take(context.Background(), ratelimit.Charge{Key: "k", Limit: lim, Cost: 1})
 		require.NoError(t, err)
 		assert.True(t, r.Allowed, "take %d", i)
@@ -111,6 +113,6 @@ func TestOddIntervals(t *testing.T) {
 	assert.False(t, r.Allowed)
 	assert.Greater(t, r.RetryAfter, time.Duration(0))
 	assert.LessOrEqual(t, r.RetryAfter, lim.Interval)
-	assert.Greater(t, r.ResetAfter, 2*lim.Interval)
+	assert.Greater(t, r.ResetAfter, time.Duration(lim.Burst-1)*lim.Interval)
 	assert.LessOrEqual(t, r.ResetAfter, lim.Window())
 }

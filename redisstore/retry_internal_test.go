@@ -16,7 +16,7 @@ import (
 // again, holding once. Another call with the same request ID is refused.
 func TestReserveRetriedByTheClient(t *testing.T) {
 	c := probeClient(t)
-	s := MustNew(c, WithPrefix("tgtest:retry:"+token()+":"))
+	s := MustNew(c, WithPrefix("tgtest:retry:"+token()+":"), WithTimeout(10*time.Second))
 	ctx, now := context.Background(), time.Now()
 	_, err := s.Ledger().Credit(ctx, "acme", 100, "topup")
 	require.NoError(t, err)

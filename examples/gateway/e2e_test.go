@@ -74,7 +74,7 @@ func TestBinaryEndToEnd(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	assert.Contains(t, string(body), `"content":"You said: hello"`)
 
-	resp = do(demoKey, chatBody("fake-echo", "stream please", `"stream":true`), HeaderFakeDelay, "350ms")
+	resp = do(demoKey, chatBody("fake-echo", "stream please", `"stream":true`), HeaderFakeDelay, "1s") // ten keep-alive intervals: slack for a loaded machine
 	require.Equal(t, 200, resp.StatusCode)
 	body, _ = io.ReadAll(resp.Body)
 	stream := string(body)

@@ -36,7 +36,10 @@ type liveRig struct {
 func newLiveRig(t *testing.T, edit func(*Config)) *liveRig {
 	t.Helper()
 	// Registered first, so it runs last: after the server has closed.
-	t.Cleanup(func() { goleak.VerifyNone(t, goleak.IgnoreCurrent()) })
+	// The snapshot is taken now: taken inside the cleanup, it would ignore
+	// the very goroutines the test leaves behind.
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, before) })
 	lr := &liveRig{rig: newRig(t, edit), done: make(chan struct{}, 16)}
 	lr.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() { lr.done <- struct{}{} }()

@@ -61,10 +61,17 @@ func upstream(t *testing.T, release <-chan struct{}) *httptest.Server {
 	return srv
 }
 
+// proxyHarness is a gateway proxying to upstreamURL. Its upstream timeout
+// is generous: only the test of a hanging upstream, with a harness of its own,
+// may time out, never a loaded machine's slow answer.
 func proxyHarness(t *testing.T, upstreamURL string) *harness {
+	return proxyHarnessTimeout(t, upstreamURL, 10*time.Second)
+}
+
+func proxyHarnessTimeout(t *testing.T, upstreamURL string, timeout time.Duration) *harness {
 	return newHarness(t, func(c *Config) {
 		c.Upstream, c.UpstreamKey = upstreamURL+"/v1", "sk-upstream"
-		c.UpstreamTimeout = Duration(200 * time.Millisecond)
+		c.UpstreamTimeout = Duration(timeout)
 	})
 }
 
@@ -106,10 +113,13 @@ func TestProxyTranslatesUpstreamErrors(t *testing.T) {
 	assert.Equal(t, "'tools' is not supported", e.Message)
 	assert.Equal(t, "tools", e.Param)
 
-	resp = h.post("/v1/chat/completions", demoKey, chatBody("fake-echo", "hang"))
-	tollgatetest.AssertError(t, resp, 524, apierrors.CodeProviderTimeout)
-
 	assert.Equal(t, int64(5_000_000), h.balance("acme"), "failed upstream calls are refunded")
+
+	// Its own gateway, with a short upstream timeout.
+	hung := proxyHarnessTimeout(t, up.URL, 200*time.Millisecond)
+	resp = hung.post("/v1/chat/completions", demoKey, chatBody("fake-echo", "hang"))
+	tollgatetest.AssertError(t, resp, 524, apierrors.CodeProviderTimeout)
+	assert.Equal(t, int64(5_000_000), hung.balance("acme"), "a timed-out upstream call is refunded")
 }
 
 func TestProxyUnreachableUpstream(t *testing.T) {
