@@ -212,7 +212,7 @@ func TestSlowRedis(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t, before) })
 	proxy := startLatencyProxy(t, redisAddr(t))
 	// The timeout leaves the slow phase's 20 ms replies ample slack for a
-	// loaded machine running -race: at 100 ms, a stall of 80 ms failed one.
+	// loaded machine running -race: at 100 ms, one stall of 80 ms would fail it.
 	const timeout = 250 * time.Millisecond
 	s, err := redisstore.New(newClient(t, proxy.addr()), redisstore.WithPrefix(uniquePrefix(t, shared)),
 		redisstore.WithTimeout(timeout), redisstore.WithBreaker(redisstore.Breaker{Failures: -1}),
@@ -243,7 +243,7 @@ func TestSlowRedis(t *testing.T) {
 	phase("fast", 0, 200, 200, time.Second)
 	phase("slow, within the timeout", 20*time.Millisecond, 200, 200, 2*time.Second)
 	// Take and reserve give up at the timeout, and the settlement's attempts
-	// at its own 1 s timeout, however slow Redis is: about 1.5 s.
+	// at its own 1 s timeout, however slow Redis is: about 1.25 s.
 	phase("slower than the timeout", 5*time.Second, 200, 503, 3*time.Second)
 	phase("fast again", 0, 200, 200, time.Second)
 

@@ -91,7 +91,7 @@ func (h *harness) balance(account string) int64 {
 			return f.Balance
 		}
 		if time.Now().After(deadline) {
-			require.Failf(h.t, "holds left open", "account %s still holds %d µ in %d holds after 10 s", account, f.Held, f.Holds)
+			require.Failf(h.t, "holds left open", "account %s still holds %d micro-units in %d holds after 10 s", account, f.Held, f.Holds)
 		}
 		time.Sleep(time.Millisecond)
 	}
