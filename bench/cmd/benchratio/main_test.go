@@ -14,6 +14,9 @@ BenchmarkLimiter/allowed/discard/tollgate-2   	  100	       500.0 ns/op	     512
 BenchmarkLimiter/allowed/discard/httprate-2   	  100	      1500 ns/op	     576 B/op	      12 allocs/op
 BenchmarkLimiterParallel/allowed/tollgate     	  100	       500.0 ns/op	     512 B/op	       3 allocs/op
 BenchmarkLimiterParallel/allowed/tollgate-2   	  100	       250.0 ns/op	     512 B/op	       3 allocs/op
+BenchmarkLimiterParallelGOGC400/allowed/tollgate   	  100	       400.0 ns/op	     512 B/op	       3 allocs/op
+BenchmarkLimiterParallelGOGC400/allowed/tollgate-2 	  100	       200.0 ns/op	     512 B/op	       3 allocs/op
+BenchmarkLimiterParallelGOGC400/allowed/httprate-2 	  100	       600.0 ns/op	     576 B/op	      12 allocs/op
 BenchmarkMillionKeys/tollgate-2               	    1	        20.00 heapB/key	       700.0 ns/key
 BenchmarkMillionKeys/httprate-2               	    1	        40.00 heapB/key	      1400 ns/key
 PASS
@@ -40,6 +43,9 @@ func TestParseAndReport(t *testing.T) {
 		"| httprate | 1500 | — | 576 | 12 | 3.00× | — |",
 		"| limiter, allowed | tollgate | 500 | 250 | 2.00× |",
 		"| httprate | 1400 | 40.0 | 2.00× | 2.0× |",
+		"### Rate limiter alone, allowed, discard writer, RunParallel, GOGC=400",
+		"| httprate | 600 | — | 576 | 12 | 3.00× | — |",
+		"| limiter, allowed, GOGC=400 | tollgate | 400 | 200 | 2.00× |",
 	} {
 		if !strings.Contains(out.String(), line) {
 			t.Errorf("report lacks %q:\n%s", line, out.String())
