@@ -91,6 +91,7 @@ func BenchmarkLimiterParallelGOGC400(b *testing.B) {
 	}
 }
 
+// limiterParallel runs c on path from every core, one key per goroutine.
 func limiterParallel(b *testing.B, c contender, path benchPath) {
 	h := c.build(b, path.perHour, ok)
 	parallel(b, func(int) http.Handler { return h }, func(i int) *http.Request {
