@@ -17,6 +17,7 @@ import (
 
 	"github.com/tollgate/tollgate"
 	apierrors "github.com/tollgate/tollgate/errors"
+	"github.com/tollgate/tollgate/quota"
 	"github.com/tollgate/tollgate/sse"
 	"github.com/tollgate/tollgate/tollgatetest"
 )
@@ -83,18 +84,14 @@ func (h *harness) post(path, key, body string, header ...string) *http.Response 
 // TestProxyBillsTheUpstreamsUsage did, and failed on a loaded machine).
 func (h *harness) balance(account string) int64 {
 	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		f, err := h.stores.Ledger.Balance(context.Background(), account, h.clock.Now())
+	var f quota.Funds
+	waitFor(h.t, func() bool {
+		var err error
+		f, err = h.stores.Ledger.Balance(context.Background(), account, h.clock.Now())
 		require.NoError(h.t, err)
-		if f.Holds == 0 {
-			return f.Balance
-		}
-		if time.Now().After(deadline) {
-			require.Failf(h.t, "holds left open", "account %s still holds %d micro-units in %d holds after 10 s", account, f.Held, f.Holds)
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return f.Holds == 0
+	})
+	return f.Balance
 }
 
 func chatBody(model, content string, extra ...string) string {
